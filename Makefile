@@ -1,0 +1,45 @@
+# The kit's commands. `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test lint release samples autograde feedback grades scores clean venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+demo: venv  ## The whole cycle on the sample submissions: release, autograde, feedback, grades
+	$(BIN)/python -m cnnkit demo
+
+test: venv lint  ## The test suite (CI runs exactly this)
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+release: venv  ## Regenerate release/ from source/ (commit the result)
+	$(BIN)/python -m cnnkit release
+
+samples: venv  ## Put the sample submissions into submitted/
+	$(BIN)/python -m cnnkit samples
+
+autograde: venv  ## Autograde every submission in submitted/ (FORCE=1 to regrade)
+	$(BIN)/python -m cnnkit autograde $(if $(FORCE),--force) $(if $(STUDENT),--student=$(STUDENT))
+
+feedback: venv  ## HTML feedback for every autograded submission
+	$(BIN)/python -m cnnkit feedback $(if $(FORCE),--force)
+
+grades: venv  ## Export grades.csv (core and optional apart)
+	$(BIN)/python -m cnnkit grades
+
+scores: venv  ## Print the score table from gradebook.db
+	$(BIN)/python -m cnnkit scores
+
+clean:  ## Remove everything the pipeline generated (keeps the venv)
+	rm -rf gradebook.db submitted autograded feedback grades.csv logs

@@ -1,0 +1,19 @@
+"""Which graded cell belongs to the core part and which to the optional part."""
+
+CORE = ("zero_pad", "conv_single_step", "conv_forward", "pool_forward")
+OPTIONAL = ("conv_backward", "create_mask_from_window", "distribute_value", "pool_backward")
+FUNCTIONS = CORE + OPTIONAL
+
+
+def function_of(grade_id):
+    """The function a check cell grades: 'test_conv_forward' -> 'conv_forward'."""
+    name = grade_id[len("test_") :] if grade_id.startswith("test_") else grade_id
+    return name if name in FUNCTIONS else None
+
+
+def part_of(grade_id):
+    """'core', 'optional', or None for a cell that is not one of the eight checks."""
+    name = function_of(grade_id)
+    if name is None:
+        return None
+    return "core" if name in CORE else "optional"

@@ -1,0 +1,57 @@
+"""nbgrader configuration for the course: read by every nbgrader command run from this folder."""
+
+import os
+import sys
+
+# The kit's package (cnnkit) lives next to this file; the grading process imports it from here.
+# It is deliberately not installed into the environment, so student kernels do not find it on sys.path.
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from cnnkit.verify import VerifyResults  # noqa: E402
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+c.CourseDirectory.course_id = "cnn-step-by-step"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Running the student's notebook: a hung cell is interrupted after this many seconds.
+c.Execute.timeout = 120
+# Outputs kept in autograded notebooks and feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+# A deleted check cell is put back (and graded) instead of silently scoring nothing.
+c.OverwriteCells.add_missing_cells = True
+
+# The autograde pipeline: nbgrader's steps, plus VerifyResults right after execution.
+# VerifyResults decides the score of every check cell outside the student's kernel.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    VerifyResults,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# Feedback never shows hidden tests (stock nbgrader does: upstream issue 917).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# grades.csv: nbgrader's columns plus core and optional scores.
+c.ExportApp.plugin_class = "cnnkit.export.PartsCsvExport"
