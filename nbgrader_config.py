@@ -53,5 +53,14 @@ c.Autograde.autograde_preprocessors = [
 # Feedback never shows hidden tests (stock nbgrader does: upstream issue 917).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 
+# zip_collect (classes without a hub): files downloaded from the LMS are named
+# "<student id>_<anything>cnn_step_by_step.ipynb" (Canvas style: "smithjane_12345_67890_cnn_step_by_step.ipynb";
+# a resubmission suffix such as "-1" is allowed). Adapt the regular expression to your LMS's names.
+c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
+c.FileNameCollectorPlugin.named_regexp = (
+    # nbgrader matches the whole path, hence the leading ".*/".
+    r".*/(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>cnn_step_by_step)(?:-\d+)?\.ipynb$"
+)
+
 # grades.csv: nbgrader's columns plus core and optional scores.
 c.ExportApp.plugin_class = "cnnkit.export.PartsCsvExport"
