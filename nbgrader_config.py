@@ -21,6 +21,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from cnnkit.scrub import ScrubHiddenTests  # noqa: E402
 from cnnkit.verify import VerifyResults  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -37,11 +38,13 @@ c.LimitOutput.max_traceback = 60
 # A deleted check cell is put back (and graded) instead of silently scoring nothing.
 c.OverwriteCells.add_missing_cells = True
 
-# The autograde pipeline: nbgrader's steps, plus VerifyResults right after execution.
-# VerifyResults decides the score of every check cell outside the student's kernel.
+# The autograde pipeline: nbgrader's steps, plus two of the kit's right after execution.
+# VerifyResults decides the score of every check cell outside the student's kernel;
+# ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook).
 c.Autograde.autograde_preprocessors = [
     Execute,
     VerifyResults,
+    ScrubHiddenTests,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
