@@ -9,6 +9,7 @@ cell is dropped: the cell's outputs become the verdict alone.
 """
 
 import ast
+import time
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -123,7 +124,13 @@ class VerifyResults(NbGraderPreprocessor):
         cases = self.checks.PUBLIC_CASES[name] + hidden
         outcomes = collect_outcomes(cell.outputs, name, self.checks.RESULT_MIME)
         missing = {"skipped": why_no_result(cell.outputs)}
+        started = time.perf_counter()
         verdicts = [judge_case(self.checks, name, case, outcomes.get(i, missing)) for i, case in enumerate(cases)]
         points = float(cell.metadata.nbgrader["points"])
         cell.outputs = verdict_outputs(name, cases, verdicts, points, self.checks)
+        # Timing, for benchmarks/: the student's functions (as the kernel measured) and this judging.
+        cell.outputs[0].data[VERDICT_MIME]["seconds"] = {
+            "student_code": sum(float(o.get("seconds", 0)) for o in outcomes.values() if isinstance(o, dict)),
+            "verify": time.perf_counter() - started,
+        }
         return cell, resources
