@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint release samples autograde feedback grades scores clean venv
+.PHONY: demo test system-deps lint release samples autograde feedback grades scores roster canvas moodle clean venv
 
 venv: $(VENV)/.installed
 
@@ -16,8 +16,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: venv  ## The whole cycle on the sample submissions: release, autograde, feedback, grades
 	$(BIN)/python -m cnnkit demo
 
-test: venv lint  ## The test suite (CI runs exactly this)
+test: venv system-deps lint  ## The test suite (CI runs exactly this)
 	$(BIN)/python -m pytest
+
+system-deps:  ## Chromium and bubblewrap for the tests (installed with apt-get when run as root)
+	tools/system-deps.sh
 
 lint: venv
 	$(BIN)/ruff check .
@@ -38,8 +41,17 @@ feedback: venv  ## HTML feedback for every autograded submission
 grades: venv  ## Export grades.csv (core and optional apart)
 	$(BIN)/python -m cnnkit grades
 
+roster: venv  ## Import students and LMS ids: make roster ROSTER=roster.csv
+	$(BIN)/python -m cnnkit.roster import $(or $(ROSTER),roster.csv)
+
+canvas: venv  ## canvas.csv for Canvas's gradebook import (needs c.CanvasExport.assignment_ids)
+	$(BIN)/nbgrader export --exporter=cnnkit.lms.CanvasExport --to canvas.csv
+
+moodle: venv  ## moodle.csv for Moodle's grade import (keyed by c.MoodleExport.key_field)
+	$(BIN)/nbgrader export --exporter=cnnkit.lms.MoodleExport --to moodle.csv
+
 scores: venv  ## Print the score table from gradebook.db
 	$(BIN)/python -m cnnkit scores
 
 clean:  ## Remove everything the pipeline generated (keeps the venv)
-	rm -rf gradebook.db submitted autograded feedback grades.csv logs
+	rm -rf gradebook.db submitted autograded feedback grades.csv canvas.csv moodle.csv logs reports

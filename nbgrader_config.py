@@ -14,13 +14,18 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
-    Execute,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from cnnkit.execute import ContainedExecute  # noqa: E402
+from cnnkit.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.scrub import ScrubHiddenTests  # noqa: E402
 from cnnkit.verify import VerifyResults  # noqa: E402
 
@@ -28,23 +33,41 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 c.CourseDirectory.course_id = "cnn-step-by-step"
 c.CourseDirectory.root = HERE
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# integrity.json is for the instructor: never copied into feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "integrity.json"]
 
-# Running the student's notebook: a hung cell is interrupted after this many seconds.
+# Running the student's notebook: a hung cell is interrupted after this many seconds,
+# and the whole notebook gets ContainedExecute.notebook_budget seconds.
 c.Execute.timeout = 120
+c.ContainedExecute.notebook_budget = 600
 # Outputs kept in autograded notebooks and feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 # A deleted check cell is put back (and graded) instead of silently scoring nothing.
 c.OverwriteCells.add_missing_cells = True
 
-# The autograde pipeline: nbgrader's steps, plus two of the kit's right after execution.
+# Before grading: note what the submission changed (edited check cells, kernelspec)
+# before nbgrader's OverwriteCells / OverwriteKernelspec put it back.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    RecordSubmissionChanges,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+
+# The autograde pipeline: nbgrader's steps, with Execute made robust (ContainedExecute:
+# a time budget per notebook, recovery from a dead kernel, output capped while it runs)
+# and two of the kit's steps right after it.
 # VerifyResults decides the score of every check cell outside the student's kernel;
-# ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook).
+# ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook);
+# IntegrityReport writes autograded/<student>/<assignment>/integrity.json (flags for the instructor).
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    ContainedExecute,
     VerifyResults,
     ScrubHiddenTests,
+    IntegrityReport,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

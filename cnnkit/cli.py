@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from cnnkit import course, public_data, samples, scores
+from cnnkit import course, public_data, runreport, samples, scores
 
 DB_URL = f"sqlite:///{course.ROOT / 'gradebook.db'}"
 LOGS = course.ROOT / "logs"
@@ -55,10 +55,16 @@ def put_samples(_args):
 def autograde(args):
     extra = ["--force"] if args.force else []
     extra += [f"--student={args.student}"] if args.student else []
-    ok = nbgrader("autograde", "autograde", course.ASSIGNMENT, *extra)
+    nbgrader("autograde", "autograde", course.ASSIGNMENT, *extra)
     print(scores.table(DB_URL))
-    print("Autograded notebooks: autograded/<student>/cnn_step_by_step/; scores: gradebook.db")
-    return ok
+    lines = runreport.run_report()
+    print("\nSubmissions:\n" + "\n".join(f"  {line}" for line in lines))
+    print(
+        "Autograded notebooks: autograded/<student>/cnn_step_by_step/ (integrity.json beside each); "
+        "scores: gradebook.db"
+    )
+    # nbgrader exits 1 when any submission failed; the report above says which, so the run itself succeeded.
+    return not any("NOT GRADED" in line and "nbgrader failed" in line for line in lines)
 
 
 def feedback(args):

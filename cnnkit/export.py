@@ -2,6 +2,7 @@
 
 import csv
 
+from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from cnnkit.parts import part_of
@@ -66,19 +67,21 @@ class PartsCsvExport(ExportPlugin):
         ]
         try:
             submission = gradebook.find_submission(assignment.name, student.id)
-        except Exception:  # nbgrader raises MissingEntry: this student did not submit
+        except MissingEntry:  # this student did not submit
             zero_parts = [0.0, None, 0.0, None]
             return base + zero_parts + [0.0, 0.0, 0.0, assignment.max_score]
         parts = part_scores(submission)
         base[2] = submission.timestamp
+        # As nbgrader's own CSV: submission.score is the raw score; the penalty comes off it.
+        penalty = submission.late_submission_penalty or 0.0
         values = [
             parts["core"][0],
             parts["core"][1],
             parts["optional"][0],
             parts["optional"][1],
-            submission.score + submission.late_submission_penalty,
-            submission.late_submission_penalty,
             submission.score,
+            penalty,
+            max(submission.score - penalty, 0.0),
             submission.max_score,
         ]
         return base + [round(value, 2) for value in values]

@@ -5,6 +5,8 @@ must score 0 on that function, the others keep full marks, and no hidden test
 code reaches the autograded notebook or the feedback.
 """
 
+import json
+
 import pytest
 
 from cnnkit import course, notebook, samples, scores
@@ -149,6 +151,16 @@ def zero_pad(X, pad):
 }
 
 
+# What the integrity report must say about each trick (tricks that are merely wrong code need no flag).
+EXPECTED_FLAGS = {
+    "numpy-patched": ["replaces functions of numpy", "numpy.allclose replaced by a function defined in the notebook"],
+    "reads-caller-frames": ["inspects the caller's frames"],
+    "reads-notebook-globals": ["touches sys.modules"],
+    "fake-collector-and-score": ["replaces functions of numpy, builtins or the checker", "cnn_checks.grade replaced"],
+    "hook-echoes-hidden-tests": ["registers IPython hooks", "IPython pre_run_cell hook registered"],
+}
+
+
 @pytest.fixture(scope="module")
 def tricked_course(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("tampering"))
@@ -157,6 +169,7 @@ def tricked_course(tmp_path_factory):
     answers = notebook.solutions()
     for student, (function, code) in TRICKS.items():
         samples.write_submission(root, student, notebook.fill_in(release, {**answers, function: code.strip()}))
+    samples.write_submission(root, "honest", notebook.fill_in(release, answers))
     run_nbgrader(root, "autograde", course.ASSIGNMENT)
     run_nbgrader(root, "generate_feedback", course.ASSIGNMENT)
     return root
@@ -187,3 +200,24 @@ def test_no_hidden_test_code_in_outputs_or_feedback(tricked_course, student):
     for secret in secrets:
         assert secret not in outputs
         assert secret.replace('"', "&quot;") not in feedback and secret not in feedback
+
+
+def integrity_flags(root, student):
+    path = root / "autograded" / student / course.ASSIGNMENT / "integrity.json"
+    return [flag["reason"] for flag in json.loads(path.read_text())["flags"]]
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_FLAGS))
+def test_the_integrity_report_names_the_trick(tricked_course, student):
+    reasons = "\n".join(integrity_flags(tricked_course, student))
+    for expected in EXPECTED_FLAGS[student]:
+        assert expected in reasons
+
+
+def test_an_honest_submission_raises_no_flag(tricked_course):
+    assert integrity_flags(tricked_course, "honest") == []
+    assert scores.cell_scores(db_url(tricked_course), "honest") == pytest.approx(FULL)
+
+
+def test_integrity_flags_stay_out_of_student_feedback(tricked_course):
+    assert not list((tricked_course / "feedback").rglob("integrity.json"))
