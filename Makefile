@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test system-deps lint release samples autograde feedback grades scores roster canvas moodle clean venv
+.PHONY: demo test system-deps lint release samples autograde feedback grades scores report roster canvas moodle clean venv
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,9 @@ feedback: venv  ## HTML feedback for every autograded submission
 
 grades: venv  ## Export grades.csv (core and optional apart)
 	$(BIN)/python -m cnnkit grades
+
+report: venv  ## Instructor report in reports/cnn_step_by_step/ (after make autograde)
+	$(BIN)/python -m cnnkit report
 
 roster: venv  ## Import students and LMS ids: make roster ROSTER=roster.csv
 	$(BIN)/python -m cnnkit.roster import $(or $(ROSTER),roster.csv)

@@ -6,32 +6,72 @@ run by hand from the repo root) and ends by saying what it produced and where.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
 
-from cnnkit import course, public_data, runreport, samples, scores
+from cnnkit import course, public_data, report, runreport, samples, scores
 
 DB_URL = f"sqlite:///{course.ROOT / 'gradebook.db'}"
 LOGS = course.ROOT / "logs"
 
 
+# Log lines that start work on one student, per nbgrader command: what the progress counts.
+PROGRESS = {
+    "autograde": re.compile(r"\] Sanitizing .*/submitted/([^/]+)/"),
+    "feedback": re.compile(r"\] Converting notebook .*/autograded/([^/]+)/"),
+}
+
+
+def expected_count(step):
+    """How many students the step will go through (for the progress line), or None."""
+    folder = {"autograde": "submitted", "feedback": "autograded"}.get(step)
+    if folder is None or not (course.ROOT / folder).exists():
+        return None
+    return sum(1 for path in (course.ROOT / folder).iterdir() if path.is_dir())
+
+
+def progress_line(step, done, total, student, started):
+    elapsed = time.perf_counter() - started
+    if total and done > 1:
+        eta = elapsed / (done - 1) * (total - done + 1)
+        return f"  {step}: [{done}/{total}] {student} (elapsed {elapsed:.0f} s, about {eta:.0f} s left)"
+    return f"  {step}: [{done}/{total or '?'}] {student}"
+
+
 def nbgrader(step, *args):
-    """Run one nbgrader command from the repo root; its log goes to logs/<step>.log."""
+    """Run one nbgrader command from the repo root; its log goes to logs/<step>.log, progress to the screen."""
     LOGS.mkdir(exist_ok=True)
     log = LOGS / f"{step}.log"
     bin_dir = os.path.dirname(sys.executable)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     command = [os.path.join(bin_dir, "nbgrader"), *args]
     started = time.perf_counter()
+    pattern, total, done = PROGRESS.get(step), expected_count(step), 0
     print(f"  {step}: nbgrader {' '.join(args)} ...", flush=True)
     with open(log, "w") as handle:
-        result = subprocess.run(command, cwd=course.ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=course.ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        for line in process.stdout:
+            handle.write(line)
+            match = pattern.search(line) if pattern else None
+            if match:
+                done += 1
+                print(progress_line(step, done, total, match.group(1), started), flush=True)
+        returncode = process.wait()
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
+    if returncode != 0:
         tail = log.read_text().splitlines()[-15:]
         print("\n".join(f"    | {line}" for line in tail))
-        print(f"  {step}: nbgrader exited {result.returncode} after {seconds:.0f} s; full log: {log}")
+        print(f"  {step}: nbgrader exited {returncode} after {seconds:.0f} s; full log: {log}")
         return False
     print(f"  {step}: done in {seconds:.0f} s (log: {log.relative_to(course.ROOT)})")
     return True
@@ -79,20 +119,33 @@ def grades(_args):
     return ok
 
 
+def instructor_report(_args):
+    """Build reports/<assignment>/ from the gradebook and the autograded notebooks."""
+    try:
+        index = report.build_report(course.ROOT, course.ASSIGNMENT)
+    except report.ReportError as error:
+        print(f"  report: {error}")
+        return False
+    print(f"Instructor report: {index.relative_to(course.ROOT)} (charts and CSV beside it)")
+    return True
+
+
 def demo(args):
     """The whole cycle on the sample submissions."""
     args.force, args.student = True, None
-    print("1/5 Generate the student release")
+    print("1/6 Generate the student release")
     if not release(args):
         return False
-    print("2/5 Put the sample submissions into submitted/")
+    print("2/6 Put the sample submissions into submitted/")
     put_samples(args)
-    print("3/5 Autograde every submission")
+    print("3/6 Autograde every submission")
     ok = autograde(args)
-    print("4/5 Generate feedback")
+    print("4/6 Generate feedback")
     ok = feedback(args) and ok
-    print("5/5 Export grades")
+    print("5/6 Export grades")
     ok = grades(args) and ok
+    print("6/6 Build the instructor report")
+    ok = instructor_report(args) and ok
     print(
         "\nOutputs:\n  release/cnn_step_by_step/   the student release\n"
         "  submitted/                  the sample submissions\n"
@@ -110,6 +163,7 @@ COMMANDS = {
     "autograde": autograde,
     "feedback": feedback,
     "grades": grades,
+    "report": instructor_report,
     "demo": demo,
     "scores": lambda _args: print(scores.table(DB_URL)) or True,
 }
