@@ -24,6 +24,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from cnnkit import batch  # noqa: E402
 from cnnkit.execute import ContainedExecute  # noqa: E402
 from cnnkit.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.scrub import ScrubHiddenTests  # noqa: E402
@@ -33,8 +34,14 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 c.CourseDirectory.course_id = "cnn-step-by-step"
 c.CourseDirectory.root = HERE
-# integrity.json is for the instructor: never copied into feedback.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "integrity.json"]
+# integrity.json (for the instructor) and the kit's marker are never copied into feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "integrity.json", batch.MARKER]
+
+# Every autograde batch starts with a gradebook backup (backups/) and regrades submissions whose
+# grading was interrupted; each finished submission gets a marker file (see cnnkit/batch.py).
+if batch.is_autograde_command():
+    batch.prepare_autograde(HERE)
+c.Autograde.post_convert_hook = batch.mark_graded
 
 # Running the student's notebook: a hung cell is interrupted after this many seconds,
 # and the whole notebook gets ContainedExecute.notebook_budget seconds.
