@@ -16,6 +16,7 @@ while a cell runs. Here:
 """
 
 import copy
+import signal
 import time
 
 from nbclient.exceptions import DeadKernelError
@@ -58,16 +59,21 @@ class ContainedExecute(Execute):
         self._output_bytes = {}
         self._probe_index = len(nb.cells)
         nb.cells.append(new_code_cell(PROBE_SOURCE))
+        previous = self._watch_for_ctrl_c()
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
             probe = nb.cells.pop(self._probe_index)
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         resources["cnnkit_probe"] = probe_flags(probe)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if self._interrupted:
+            raise KeyboardInterrupt("grading interrupted")
         if index == self._probe_index and not self._kernel_gone:
             self._deadline = max(self._deadline, time.monotonic() + self.timeout)  # the probe always gets its turn
         reason = self._reason_not_to_run()
@@ -77,6 +83,8 @@ class ContainedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
+            if self._interrupted:  # Ctrl-C took the kernel down with it: stop, do not revive
+                raise KeyboardInterrupt("grading interrupted") from None
             self.log.warning("The kernel died in cell %d; starting a new one", index)
             cell.outputs.append(
                 error_output(
@@ -88,6 +96,24 @@ class ContainedExecute(Execute):
             self._crashed.add(index)
             self._revive(index)
             return cell, resources
+
+    def _watch_for_ctrl_c(self):
+        """Remember a Ctrl-C (SIGINT) so a kernel it killed is not mistaken for a crash to recover from."""
+        self._interrupted = False
+        try:
+            previous = signal.getsignal(signal.SIGINT)
+
+            def note_and_forward(signum, frame):
+                self._interrupted = True
+                if callable(previous):
+                    previous(signum, frame)
+                else:
+                    raise KeyboardInterrupt
+
+            signal.signal(signal.SIGINT, note_and_forward)
+            return previous
+        except ValueError:  # not the main thread (e.g. inside a server): nothing to watch
+            return None
 
     def _reason_not_to_run(self):
         if self._kernel_gone:
