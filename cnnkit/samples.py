@@ -29,7 +29,7 @@ def _mistaken(answers):
     edited = dict(answers)
     # Bias forgotten in the single step: every case of conv_single_step fails.
     edited["conv_single_step"] = notebook.edit(answers["conv_single_step"], "Z = Z + b.item()", "Z = Z")
-    # Windows start at h instead of h * stride: only the stride-1 cases pass (4 of 9).
+    # Windows start at h instead of h * stride: only the stride-1 cases pass (4 of 10).
     edited["conv_forward"] = notebook.edit(answers["conv_forward"], "vert_start = h * stride", "vert_start = h")
     # Average pooling branch missing: the max cases pass (5 of 10).
     edited["pool_forward"] = notebook.edit(answers["pool_forward"], 'elif mode == "average":', 'elif mode == "avg":')
@@ -48,7 +48,7 @@ SAMPLES = {
             **ZERO,
             "test_zero_pad": 10,
             "test_conv_single_step": 0,
-            "test_conv_forward": 17.77,
+            "test_conv_forward": 16,
             "test_pool_forward": 20,
             "test_create_mask_from_window": 5,
         },

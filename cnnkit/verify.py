@@ -73,9 +73,8 @@ def verdict_outputs(name, cases, verdicts, points, checks):
     passed = sum(verdict is None for verdict in verdicts)
     earned = checks.score(points, verdicts)
     lines = [f"{name}: {passed} of {len(cases)} cases passed, {earned:g} of {points:g} points"]
-    for index, (case, verdict) in enumerate(zip(cases, verdicts)):
-        if verdict:
-            lines.append(f"  Case {index + 1} ({checks.describe_case(name, case)}):\n    {verdict}")
+    if any(verdicts):
+        lines.append(checks.report(name, cases, verdicts))  # cases failing alike are written once
     report = "\n".join(lines)
     summary = {
         "function": name,
