@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test system-deps lint release samples autograde feedback grades scores report roster canvas moodle clean venv
+.PHONY: demo test sandbox system-deps lint release samples autograde feedback grades scores report roster canvas moodle clean venv
 
 venv: $(VENV)/.installed
 
@@ -13,14 +13,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-demo: venv  ## The whole cycle on the sample submissions: release, autograde, feedback, grades
+demo: venv sandbox  ## The whole cycle on the sample submissions: release, autograde, feedback, grades
 	$(BIN)/python -m cnnkit demo
 
 test: venv system-deps lint  ## The test suite (CI runs exactly this)
 	$(BIN)/python -m pytest
 
-system-deps:  ## Chromium and bubblewrap for the tests (installed with apt-get when run as root)
-	tools/system-deps.sh
+sandbox:  ## bubblewrap, which runs student code (docs/security.md); apt-installed when run as root
+	tools/system-deps.sh bubblewrap
+
+system-deps:  ## bubblewrap and, for the browser tests, Chromium
+	tools/system-deps.sh bubblewrap chromium
 
 lint: venv
 	$(BIN)/ruff check .
@@ -32,8 +35,8 @@ release: venv  ## Regenerate release/ from source/ (commit the result)
 samples: venv  ## Put the sample submissions into submitted/
 	$(BIN)/python -m cnnkit samples
 
-autograde: venv  ## Autograde every submission in submitted/ (FORCE=1 to regrade)
-	$(BIN)/python -m cnnkit autograde $(if $(FORCE),--force) $(if $(STUDENT),--student=$(STUDENT))
+autograde: venv sandbox  ## Autograde submitted/ in parallel (FORCE=1 regrade, STUDENT=id, WORKERS=n, SCHEDULER=tcp://host:port)
+	$(BIN)/python -m cnnkit autograde $(if $(FORCE),--force) $(if $(STUDENT),--student=$(STUDENT)) $(if $(WORKERS),--workers=$(WORKERS)) $(if $(SCHEDULER),--scheduler=$(SCHEDULER))
 
 feedback: venv  ## HTML feedback for every autograded submission
 	$(BIN)/python -m cnnkit feedback $(if $(FORCE),--force)

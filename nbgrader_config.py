@@ -24,7 +24,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from cnnkit import batch  # noqa: E402
+from cnnkit import batch, sandbox  # noqa: E402
 from cnnkit.execute import ContainedExecute  # noqa: E402
 from cnnkit.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.scrub import ScrubHiddenTests  # noqa: E402
@@ -68,10 +68,12 @@ c.Autograde.sanitize_preprocessors = [
 # a time budget per notebook, recovery from a dead kernel, output capped while it runs)
 # and two of the kit's steps right after it.
 # VerifyResults decides the score of every check cell outside the student's kernel;
+# CleanWorkdir removes symlinks/FIFOs the code left (nbgrader's writes would follow them);
 # ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook);
 # IntegrityReport writes autograded/<student>/<assignment>/integrity.json (flags for the instructor).
 c.Autograde.autograde_preprocessors = [
     ContainedExecute,
+    sandbox.CleanWorkdir,
     VerifyResults,
     ScrubHiddenTests,
     IntegrityReport,
@@ -97,3 +99,11 @@ c.FileNameCollectorPlugin.named_regexp = (
 
 # grades.csv: nbgrader's columns plus core and optional scores.
 c.ExportApp.plugin_class = "cnnkit.export.PartsCsvExport"
+
+# Student code runs in a bubblewrap sandbox: only its working copy, the Python environment and
+# /usr are visible, no network, resource limits (docs/security.md). Every nbgrader command that
+# starts a kernel from this folder uses it; autograde refuses to run where it cannot start
+# (opt out explicitly with CNNKIT_ALLOW_UNSANDBOXED=1).
+sandbox.configure(required=True)
+c.Execute.kernel_name = sandbox.KERNEL_NAME
+c.Autograde.pre_convert_hook = sandbox.refuse_unsandboxed

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests need: Debian's Chromium (browser tests) and bubblewrap (the grading sandbox).
-# Installs what is missing when run as root with apt-get; otherwise says what to install.
+# System packages the kit needs, named as Debian packages: bubblewrap (the grading sandbox),
+# chromium (the browser tests). Installs what is missing when run as root with apt-get;
+# otherwise says what to install. Usage: tools/system-deps.sh bubblewrap [chromium]
 set -euo pipefail
+declare -A command_of=([bubblewrap]=bwrap [chromium]=chromium)
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+for package in "$@"; do
+  command -v "${command_of[$package]}" >/dev/null 2>&1 || missing+=("$package")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing system packages: ${missing[*]}"
