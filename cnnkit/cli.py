@@ -157,7 +157,9 @@ def demo(args):
         "  autograded/                 executed, graded notebooks\n"
         "  feedback/                   HTML feedback per student\n"
         "  grades.csv                  grades, core and optional apart\n"
-        "  gradebook.db                nbgrader's gradebook\n  logs/                       each step's log"
+        "  reports/cnn_step_by_step/   instructor report: index.html, charts, CSV\n"
+        "  gradebook.db                nbgrader's gradebook (backed up in backups/ before each autograde)\n"
+        "  logs/                       each step's log"
     )
     return ok
 
