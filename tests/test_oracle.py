@@ -30,17 +30,9 @@ from scipy import ndimage, signal
 
 from cnnkit import reference
 from cnnkit.notebook import solution_namespace
+from cnnkit.parts import FUNCTIONS
 
-FUNCTION_NAMES = (
-    "zero_pad",
-    "conv_single_step",
-    "conv_forward",
-    "pool_forward",
-    "conv_backward",
-    "create_mask_from_window",
-    "distribute_value",
-    "pool_backward",
-)
+FUNCTION_NAMES = FUNCTIONS
 
 # Forward results are a handful of float64 sums: anything beyond rounding is a bug.
 FORWARD_TOLERANCE = 1e-12
