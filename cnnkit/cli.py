@@ -19,14 +19,13 @@ LOGS = course.ROOT / "logs"
 
 # Log lines that start work on one student, per nbgrader command: what the progress counts.
 PROGRESS = {
-    "autograde": re.compile(r"\] Sanitizing .*/submitted/([^/]+)/"),
     "feedback": re.compile(r"\] Converting notebook .*/autograded/([^/]+)/"),
 }
 
 
 def expected_count(step):
     """How many students the step will go through (for the progress line), or None."""
-    folder = {"autograde": "submitted", "feedback": "autograded"}.get(step)
+    folder = {"feedback": "autograded"}.get(step)
     if folder is None or not (course.ROOT / folder).exists():
         return None
     return sum(1 for path in (course.ROOT / folder).iterdir() if path.is_dir())

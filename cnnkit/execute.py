@@ -26,9 +26,10 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from cnnkit import course
 from cnnkit.integrity import PROBE_MIME, PROBE_SOURCE
 
-RESULT_MIME = "application/vnd.cnnkit.result+json"  # as in cnn_checks.RESULT_MIME
+RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
 
 
 def error_output(ename, evalue):

@@ -43,11 +43,6 @@ def run_nbgrader(root, *args, check=True, cwd=None, env=None):
     return result
 
 
-def write_notebook_submission(root, student, nb):
-    """Submit nb as `student` in the course at root (with the release's other files)."""
-    return samples.write_submission(root, student, nb)
-
-
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """One autograde batch over every pipeline fixture: samples plus the master notebook itself.
@@ -57,7 +52,7 @@ def graded_course(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("course"))
     run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     samples.write_samples(root)
-    write_notebook_submission(root, "master-as-submission", nbformat.read(str(course.MASTER), as_version=4))
+    samples.write_submission(root, "master-as-submission", nbformat.read(str(course.MASTER), as_version=4))
     run_nbgrader(root, "autograde", course.ASSIGNMENT)
     run_nbgrader(root, "generate_feedback", course.ASSIGNMENT)
     run_nbgrader(root, "export", "--to", str(root / "grades.csv"))

@@ -21,7 +21,7 @@ import pytest
 
 from cnnkit import course, notebook, samples
 
-from .conftest import BIN, copy_course, db_url, run_nbgrader, write_notebook_submission
+from .conftest import BIN, copy_course, db_url, run_nbgrader
 
 CELL_TIMEOUT = 10  # Execute.timeout in the temporary courses, so that the hanging cell costs 10 s
 KILL_AFTER = 40  # the kit's per-submission timeout in course B
@@ -57,7 +57,7 @@ def make_course(root, extra=None):
     run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     samples.write_samples(root)
     for student, nb in {**fault_submissions(), **(extra or {})}.items():
-        write_notebook_submission(root, student, nb)
+        samples.write_submission(root, student, nb)
     return root
 
 
