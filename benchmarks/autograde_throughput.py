@@ -10,21 +10,24 @@ busy loop in one answer cell), puts them in identical temporary courses and time
 - kit-1:  `python -m cnnkit.parallel autograde --workers 1`;
 - kit-N:  `python -m cnnkit.parallel autograde --workers N` (N = cores by default);
 - floor:  the notebooks nbgrader executed (their cells, hidden tests included), each run with
-          nbclient in a fresh kernel, one after the other: no nbgrader, no gradebook, no kit.
+          nbclient in a fresh kernel, one after the other: no nbgrader, no gradebook, no kit,
+          no sandbox, and its imports done before the clock starts;
+- floor-N: the same split into N processes running side by side (their start-up included):
+          how much faster N streams of bare notebook execution get on this machine at all,
+          the ceiling for kit-N's speed-up.
 
 Each time is the whole command's wall clock (start-up included), the median of R rounds
 (each round runs every mode once, in turn, on a fresh copy of the submissions, so that a
 change in the machine's load hits every mode alike). It prints submissions per minute,
-kit-N / stock and kit-1 / stock speed-ups, kit-1's overhead over the floor, the CPU seconds
-each mode used (its processes and their kernels: less sensitive to other jobs on the
-machine than wall clock), checks that the kit's scores equal stock's, and shows the load
-average before and after.
+kit-N / stock and kit-1 / stock speed-ups, kit-1's overhead over the floor (and kit-N's over
+floor-N), floor-N's own speed-up, the CPU seconds the machine was busy during each mode (all
+cores: sandboxed kernels are not children the command waits for, so its rusage would miss
+them), checks that the kit's scores equal stock's, and shows the load average before and after.
 """
 
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -68,9 +71,16 @@ def make_base(workdir, count):
 
 
 def cpu_seconds():
-    """CPU seconds used so far by this process and its waited-for descendants (commands, kernels)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat).
+
+    Machine-wide on purpose: sandboxed kernels live in PID namespaces of their own and are never
+    waited for by the command, so getrusage would not count them. Other jobs on the machine count
+    too: compare modes within one run, on an otherwise idle machine.
+    """
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(label, command, cwd):
@@ -85,14 +95,18 @@ def timed(label, command, cwd):
     return seconds, cpu
 
 
-def run_floor(graded_root, students):
-    """(wall, CPU) seconds to execute each autograded notebook's cells with nbclient, a fresh kernel each."""
+# The kernels nbgrader starts here run in the kit's sandbox with one BLAS thread; the floor's too, so
+# that N floor streams do not fight over the cores with BLAS threads the graded kernels never have.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def execute_floor(graded_root, students):
+    """Execute each autograded notebook's cells with nbclient, a fresh kernel each, one after the other."""
     import nbformat
     from nbclient import NotebookClient
 
-    cpu, started = cpu_seconds(), time.perf_counter()
     for student in students:
-        folder = graded_root / "autograded" / student / course.ASSIGNMENT
+        folder = Path(graded_root) / "autograded" / student / course.ASSIGNMENT
         scratch = Path(tempfile.mkdtemp(prefix="floor-"))
         for path in folder.iterdir():
             shutil.copy(path, scratch / path.name)
@@ -102,10 +116,33 @@ def run_floor(graded_root, students):
             if cell.cell_type == "code":
                 cell.outputs = []
         client = NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(scratch)}})
-        client.execute()
+        client.execute(env={**os.environ, **ONE_THREAD})
         shutil.rmtree(scratch)
+
+
+def run_floor(graded_root, students):
+    """(wall, CPU) seconds of execute_floor in this process (its imports done: the strictest floor)."""
+    import nbclient  # noqa: F401  (imported before the clock starts)
+
+    cpu, started = cpu_seconds(), time.perf_counter()
+    execute_floor(graded_root, students)
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     print(f"  {'floor':<8} {seconds:7.1f} s  ({cpu:.1f} s CPU)", flush=True)
+    return seconds, cpu
+
+
+def run_parallel_floor(graded_root, students, streams):
+    """(wall, CPU) seconds of the floor split into `streams` processes running side by side (start-up included)."""
+    command = [sys.executable, __file__, "--floor-stream", str(graded_root)]
+    cpu, started = cpu_seconds(), time.perf_counter()
+    processes = [
+        subprocess.Popen([*command, *students[index::streams]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for index in range(streams)
+    ]
+    if any(process.wait() for process in processes):
+        raise SystemExit("a floor stream failed")
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    print(f"  {'floor-N':<8} {seconds:7.1f} s  ({cpu:.1f} s CPU)", flush=True)
     return seconds, cpu
 
 
@@ -113,24 +150,41 @@ def same_scores(a, b, students):
     return all(scores.cell_scores(db_url(a), s) == scores.cell_scores(db_url(b), s) for s in students)
 
 
-def one_round(base, workdir, round_index, students, workers):
-    """mode -> (wall, CPU) seconds, each mode on a fresh copy of the submissions."""
-    roots = {mode: workdir / f"{mode}-{round_index}" for mode in ("stock", "kit-1", "kit-N")}
+MODES = ("stock", "kit-1", "kit-N", "floor", "floor-N")
+
+
+def one_round(base, workdir, round_index, students, workers, modes=MODES):
+    """mode -> (wall, CPU) seconds, each mode on a fresh copy of the submissions; and whether scores agree."""
+    graders = [mode for mode in modes if not mode.startswith("floor")]
+    roots = {mode: workdir / f"{mode}-{round_index}" for mode in graders}
     for root in roots.values():
         shutil.copytree(base, root)
     kit = [sys.executable, "-m", "cnnkit.parallel", "autograde"]
-    measured = {
-        "stock": timed("stock", [str(BIN / "nbgrader"), "autograde", course.ASSIGNMENT], roots["stock"]),
-        "kit-1": timed("kit-1", [*kit, "--workers", "1"], roots["kit-1"]),
-        "kit-N": timed("kit-N", [*kit, "--workers", str(workers)], roots["kit-N"]),
-        "floor": run_floor(roots["stock"], students),
+    commands = {
+        "stock": [str(BIN / "nbgrader"), "autograde", course.ASSIGNMENT],
+        "kit-1": [*kit, "--workers", "1"],
+        "kit-N": [*kit, "--workers", str(workers)],
     }
-    equal = same_scores(roots["stock"], roots["kit-1"], students) and same_scores(
-        roots["stock"], roots["kit-N"], students
-    )
+    measured = {mode: timed(mode, commands[mode], roots[mode]) for mode in graders}
+    floors = [mode for mode in modes if mode.startswith("floor")]
+    if floors and not graders:
+        raise SystemExit("the floor needs one grading mode too (it runs the notebooks that mode executed)")
+    if "floor" in floors:  # the floor runs the notebooks a grader executed (the first mode that ran)
+        measured["floor"] = run_floor(roots[graders[0]], students)
+    if "floor-N" in floors:
+        measured["floor-N"] = run_parallel_floor(roots[graders[0]], students, workers)
+    equal = all(same_scores(roots[graders[0]], roots[mode], students) for mode in graders[1:])
     for root in roots.values():
         shutil.rmtree(root)
     return measured, equal
+
+
+def ratio(wall, numerator, denominator, minus_one=False):
+    """wall[numerator] / wall[denominator] (minus 1 for an overhead), or None if a mode did not run."""
+    if numerator not in wall or denominator not in wall:
+        return None
+    value = wall[numerator] / wall[denominator] - (1 if minus_one else 0)
+    return round(value, 3 if minus_one else 2)
 
 
 def report(rounds, submissions, workers, equal, load_before):
@@ -145,10 +199,12 @@ def report(rounds, submissions, workers, equal, load_before):
         "median_seconds": {mode: round(s, 1) for mode, s in wall.items()},
         "median_cpu_seconds": {mode: round(s, 1) for mode, s in cpu.items()},
         "submissions_per_minute": {mode: round(submissions / s * 60, 2) for mode, s in wall.items()},
-        "speedup_kit_N_over_stock": round(wall["stock"] / wall["kit-N"], 2),
-        "speedup_kit_1_over_stock": round(wall["stock"] / wall["kit-1"], 2),
-        "kit_1_overhead_over_floor": round(wall["kit-1"] / wall["floor"] - 1, 3),
-        "kit_1_cpu_over_stock_cpu": round(cpu["kit-1"] / cpu["stock"], 3),
+        "speedup_kit_N_over_stock": ratio(wall, "stock", "kit-N"),
+        "speedup_kit_1_over_stock": ratio(wall, "stock", "kit-1"),
+        "kit_1_overhead_over_floor": ratio(wall, "kit-1", "floor", minus_one=True),
+        "kit_N_overhead_over_floor_N": ratio(wall, "kit-N", "floor-N", minus_one=True),
+        "speedup_floor_N_over_floor": ratio(wall, "floor", "floor-N"),
+        "kit_1_cpu_over_stock_cpu": ratio(cpu, "kit-1", "stock"),
         "kit_scores_equal_stock": equal,
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
@@ -159,7 +215,12 @@ def main():
     parser.add_argument("--submissions", type=int, default=12)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="only these (default: all)")
+    parser.add_argument("--floor-stream", nargs="+", metavar=("COURSE", "STUDENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_stream:  # one stream of floor-N, in a process of its own
+        execute_floor(args.floor_stream[0], args.floor_stream[1:])
+        return
     workdir = Path(tempfile.mkdtemp(prefix="cnnkit-throughput-"))
     load_before = os.getloadavg()[0]
     try:
@@ -169,7 +230,7 @@ def main():
         rounds, equal = [], True
         for index in range(args.rounds):
             print(f"round {index + 1} of {args.rounds}")
-            measured, same = one_round(base, workdir, index, students, args.workers)
+            measured, same = one_round(base, workdir, index, students, args.workers, args.modes)
             rounds.append(measured)
             equal = equal and same
         print(json.dumps(report(rounds, args.submissions, args.workers, equal, load_before), indent=2))

@@ -157,8 +157,21 @@ def write_once(path, data):
 # --------------------------------------------------------------------------------------
 
 
+def skip_unused_slow_imports():
+    """Keep jsonschema from compiling an RFC 3987 grammar in this process: 0.8 s of CPU per process.
+
+    When the optional rfc3987-syntax package is installed, importing jsonschema (which nbformat,
+    hence nbgrader, does) builds some 35 Earley parsers for the "iri" formats; nothing in
+    nbformat, nbgrader or the kit checks those formats (upstream: python-jsonschema/jsonschema#1428).
+    Blocking the import makes jsonschema skip those two format checkers, as it does when the
+    package is absent. Called first thing in the coordinator and in every grading process.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def serve(course_root, fd):
     """A grading process's loop: receive a job, grade it, send the outcome; until the pipe closes."""
+    skip_unused_slow_imports()
     connection = Connection(fd)
     watch_parent()
     preload()
@@ -166,6 +179,7 @@ def serve(course_root, fd):
         try:
             job = connection.recv()
         except (EOFError, OSError):
+            discard_spare_kernel()
             return
         try:
             outcome = grade_in_scratch(Path(course_root), job)
@@ -209,6 +223,13 @@ def preload(assignment=ASSIGNMENT):
         app.reset()
 
 
+def discard_spare_kernel():
+    """Shut down the spare kernel the last job started (the module is the scratch course's, as the config's)."""
+    execute = sys.modules.get("cnnkit.execute")
+    if execute is not None:
+        execute.discard_spare()
+
+
 def grade_in_scratch(course_root, job):
     """Grade job's submission with `nbgrader autograde` in course_root; return the outcome dict."""
     started = time.perf_counter()
@@ -216,7 +237,9 @@ def grade_in_scratch(course_root, job):
     shutil.copyfile(job["snapshot"], course_root / "gradebook.db")
     unpack(job["submission"], course_root / job["submitted"])
     db_url = f"sqlite:///{course_root / 'gradebook.db'}"
-    code, log = autograde_in_process(course_root, job["assignment"], db_url)
+    # A spare kernel boots for the next job while this one runs (cnnkit.execute), unless this is the last.
+    spare_dir = course_root.parent / "kernels" if job.get("spare_kernel", True) else ""
+    code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
     status = exit_status(code)
     autograded = course_root / job["autograded"]
     outcome = {
@@ -256,12 +279,13 @@ def exit_status(code):
     return REFUSED
 
 
-def autograde_in_process(course_root, assignment, db_url):
+def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
     """Run `nbgrader autograde <assignment>` in this process, from course_root; (exit code, log).
 
     The command line is stock nbgrader's, so the course's nbgrader_config.py is loaded the
     way the CLI loads it. Only the database is pinned to the scratch copy: whatever db_url
-    the config names, a grading process never writes the real gradebook.
+    the config names, a grading process never writes the real gradebook. spare_dir: where
+    ContainedExecute starts a spare kernel for the next job (ignored by other Execute steps).
     """
     from jupyter_core.application import NoStart
     from nbgrader.apps.nbgraderapp import NbGraderApp
@@ -271,7 +295,14 @@ def autograde_in_process(course_root, assignment, db_url):
     os.chdir(course_root)
     app = NbGraderApp.instance()
     try:
-        app.initialize(["autograde", assignment, f"--CourseDirectory.db_url={db_url}"])
+        app.initialize(
+            [
+                "autograde",
+                assignment,
+                f"--CourseDirectory.db_url={db_url}",
+                f"--ContainedExecute.spare_kernel_dir={spare_dir}",
+            ]
+        )
         app.init_logging(logging.StreamHandler, [buffer], color=False, subapps=True)
         app.start()
         code = 0
@@ -352,6 +383,7 @@ class GradingProcess:
         self.process = None
         self.connection = None
         self.closed = False
+        self.busy = False  # a job is being graded
 
     def start(self):
         """Unpack the course bundle (once) and start the process."""
@@ -382,6 +414,7 @@ class GradingProcess:
         if self.process is None:
             self.start()
         started = time.perf_counter()
+        self.busy = True
         try:
             self.connection.send(job)
             if self.connection.poll(timeout):
@@ -389,6 +422,8 @@ class GradingProcess:
             reason, status = f"no result after {timeout:g} s: grading process and kernel killed", TIMED_OUT
         except (EOFError, OSError) as error:
             reason, status = f"the grading process died ({error or type(error).__name__})", CRASHED
+        finally:
+            self.busy = False
         self.stop()
         return failure(job["student"], status, reason, time.perf_counter() - started, self.log_tail())
 
@@ -404,9 +439,22 @@ class GradingProcess:
             self.connection.close()
         self.process = self.connection = None
 
+    def finish(self, wait=10):
+        """Let an idle process end by itself (it shuts its spare kernel down), then stop it.
+
+        A busy one (the batch was interrupted) is killed at once, with its kernels.
+        """
+        if self.process is not None and self.process.poll() is None and not self.busy:
+            self.connection.close()
+            try:
+                self.process.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop()
+
     def close(self, remove=True):
         self.closed = True
-        self.stop()
+        self.finish()
         if remove:
             shutil.rmtree(self.workspace, ignore_errors=True)
 
@@ -683,7 +731,9 @@ class LocalPool:
                 except queue.Empty:
                     return
                 try:
-                    done.put(grader.grade(course.job(student, str(snapshot_path)), timeout))
+                    # A grading process starts a spare kernel for its next job; not after the last one.
+                    job = {**course.job(student, str(snapshot_path)), "spare_kernel": not todo.empty()}
+                    done.put(grader.grade(job, timeout))
                 except Exception as error:  # the kit's own failure: report it, keep the pool going
                     done.put(failure(student, ERROR, f"{type(error).__name__}: {error}"))
 
@@ -875,6 +925,7 @@ def parser():
 
 
 def main(argv=None):
+    skip_unused_slow_imports()
     args = parser().parse_args(argv)
     try:
         return autograde(args)

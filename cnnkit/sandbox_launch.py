@@ -6,8 +6,8 @@ working copy and with the grader's rights. It
 
 1. refuses a working directory that looks like a course folder rather than one submission's copy;
 2. starts ``bwrap`` with new PID, network, IPC and UTS namespaces and an empty root holding only
-   read-only binds of the system and the Python environment, the working copy (writable) and a
-   private tmpfs ``/tmp``. A few lines of Python inside (``SHIM``) set the resource limits, drop to
+   read-only binds of the system and the Python environment, the working copy (writable, always at
+   ``/submission``) and a private tmpfs ``/tmp``. A few lines of Python inside (``SHIM``) set the resource limits, drop to
    the sandbox user and exec ipykernel;
 3. relays the kernel's five channels. jupyter_client connects to the TCP ports of the connection
    file as with any kernel; the kernel, which has no network at all, listens on Unix sockets in a
@@ -41,7 +41,11 @@ BWRAP_ENV = "CNNKIT_BWRAP"  # path of bwrap; default: found on PATH
 UID_ENV = "CNNKIT_SANDBOX_UID"  # the unprivileged user (and group) student code runs as
 LIMIT_ENV = "CNNKIT_SANDBOX_"  # + field name of Limits, upper case: CNNKIT_SANDBOX_MEMORY_MB, ...
 
-# Inside the sandbox: the kernel's connection file and the directory of its Unix sockets.
+# Inside the sandbox: the working copy, the kernel's connection file and the directory of its Unix sockets.
+# The working copy has the same path in every sandbox: student code does not learn the grader's folders,
+# and a kernel started ahead of time in an empty folder (cnnkit.execute's warm kernels) shows the same
+# paths in tracebacks as one started in the submission's folder.
+WORKDIR = "/submission"
 KERNEL_RUN = "/run/kernel"
 KERNEL_CONNECTION = "/run/kernel.json"
 # On the host: the private directory of the kernel's sockets, bind-mounted on KERNEL_RUN.
@@ -298,7 +302,7 @@ def bwrap_command(settings, workdir, rundir, files, argv):
             mounts.add("--dir", dest=parent, modifiers=["--perms", "1777"])
         mounts.add("--file", str(fd), dest=dest, modifiers=["--perms", "0666"])
     mounts.add("--bind", str(rundir), dest=KERNEL_RUN)
-    mounts.add("--bind", str(workdir), dest=str(workdir))
+    mounts.add("--bind", str(workdir), dest=WORKDIR)
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     env = [arg for name, value in sandbox_env().items() for arg in ("--setenv", name, value)]
     spec = json.dumps({"rlimits": settings.limits.rlimits(), "uid": settings.uid})
@@ -313,7 +317,7 @@ def bwrap_command(settings, workdir, rundir, files, argv):
         *identity_options(settings),
         *mounts.args,
         "--chdir",
-        str(workdir),
+        WORKDIR,
         "--clearenv",
         *env,
         "--",

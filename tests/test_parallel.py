@@ -241,6 +241,14 @@ def test_pool_skips_what_is_graded_unless_forced(pool):
     assert result.returncode == 0 and "Nothing to autograde" in result.stdout
 
 
+def test_notebooks_ran_in_spare_kernels_with_the_stock_results(pool):
+    """Grading processes start each next kernel ahead (cnnkit.execute); the comparisons above cover those runs."""
+    root, scratch, _, _ = pool
+    log = (root / "logs" / "autograde.log").read_text()
+    assert log.count("Running the notebook in the spare kernel started for it") >= 3
+    assert wait_until_gone([scratch]) == []
+
+
 # ---- Dask: a real scheduler and two workers, in folders of their own. ----
 
 
