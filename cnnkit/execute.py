@@ -19,15 +19,16 @@ Two things only make it faster, never change a result:
 - a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms;
 - with ``spare_kernel_dir`` set (cnnkit.parallel's grading processes do), once this
   notebook's kernel is ready a *spare* kernel starts in an empty folder there, for the next
-  notebook this process grades: it boots while this one runs. The next notebook takes it
-  over once it is ready: the working copy's files move into the spare's folder, which then
-  takes the working copy's place (a rename: the running kernel, and its sandbox's bind mount,
-  follow the folder). So the kernel runs in the submission's folder as a fresh one would; it
-  has run nothing but its own start-up.
+  notebook this process grades: it boots (and its client connects) while this one runs.
+  The next notebook takes it over once it is ready: the working copy's files move into the
+  spare's folder, which then takes the working copy's place (a rename: the running kernel,
+  and its sandbox's bind mount, follow the folder). So the kernel runs in the submission's
+  folder as a fresh one would; it has run nothing but its own start-up.
 """
 
 import copy
 import os
+import queue
 import shutil
 import signal
 import tempfile
@@ -37,6 +38,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_hook
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell
 from nbgrader import utils
@@ -75,10 +77,17 @@ class PromptKernelManager(AsyncKernelManager):
 
 
 class SpareKernel:
-    """A kernel started ahead of time in an empty folder of its own, for the next notebook."""
+    """A kernel started ahead of time in an empty folder of its own, for the next notebook.
+
+    Its client connects at once: by the time the notebook takes the kernel over, the client's
+    IOPub subscription is in place, and the ready check takes one round trip. (A client that
+    connects to a running kernel waits 0.2 s for IOPub to catch up; jupyter_client's check.)
+    """
 
     def __init__(self, manager, folder, kernel_name):
         self.manager, self.folder, self.kernel_name = manager, Path(folder), kernel_name
+        self.client = manager.client()
+        self.client.start_channels()
 
     def fits(self, kernel_name, workdir):
         """Usable for a notebook run with kernel_name in workdir (its folder can be renamed there)?"""
@@ -89,9 +98,42 @@ class SpareKernel:
             and run_sync(self.manager.is_alive)()
         )
 
+    def wait_until_ready(self, timeout):
+        """Wait until the kernel answered kernel_info and reported idle for it; RuntimeError if it died first.
+
+        jupyter_client's wait_for_ready ends by waiting for 0.2 s of IOPub silence; here the idle
+        status of this very request proves IOPub connected and marks the end of what the kernel
+        had to say so far, so there is nothing to wait for.
+        """
+        run_sync(self._wait_until_ready)(timeout)
+
+    async def _wait_until_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        request = self.client.kernel_info()
+        reply = await self._next(
+            self.client.shell_channel, request, deadline, lambda m: m["msg_type"].endswith("_reply")
+        )
+        self.client._handle_kernel_info_reply(reply)  # what wait_for_ready does with it (protocol version)
+        await self._next(self.client.iopub_channel, request, deadline, lambda m: is_idle(m))
+
+    async def _next(self, channel, request, deadline, wanted):
+        """The next message on channel answering request and accepted by wanted; RuntimeError if the kernel died."""
+        while True:
+            try:
+                message = await channel.get_msg(timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
+            except queue.Empty:
+                if not await self.manager.is_alive():
+                    raise RuntimeError("the kernel died before it was ready") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the kernel did not answer in time") from None
+                continue
+            if message["parent_header"].get("msg_id") == request and wanted(message):
+                return message
+
     def discard(self):
         """Shut the kernel down and remove its folder."""
         try:
+            self.client.stop_channels()
             if run_sync(self.manager.is_alive)():
                 run_sync(self.manager.shutdown_kernel)(now=False)
         finally:
@@ -100,6 +142,10 @@ class SpareKernel:
 
 
 _spare = None  # this process's spare kernel, or None (one grading process grades one notebook at a time)
+
+
+def is_idle(message):
+    return message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
 
 
 def take_spare():
@@ -155,8 +201,7 @@ class ContainedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources, km=None):
-        self._adopting = None  # the spare kernel this notebook takes over, until it is in place
-        self._first_kernel = True
+        self._first_kernel = True  # the next kernel is the notebook's first (a spare may be taken over)
         self._deadline = time.monotonic() + self.notebook_budget
         self._restarts = 0
         self._kernel_gone = None
@@ -175,35 +220,41 @@ class ContainedExecute(Execute):
         return nb, resources
 
     def create_kernel_manager(self):
-        """The notebook's first kernel manager: this process's spare kernel if it fits, else a new one."""
+        """The notebook's first kernel: this process's spare kernel if it fits and is ready, else a new one."""
         if self._first_kernel:
             spare = take_spare()
-            workdir = self._workdir()
-            if spare is not None and workdir is not None and spare.fits(self._kernel_name(), workdir):
-                self.log.info("Running the notebook in the spare kernel started for it")
-                self._adopting = spare
-                self.km = spare.manager
+            if spare is not None and self._take_over(spare):
                 return self.km
-            if spare is not None:
-                spare.discard()
         return super().create_kernel_manager()
 
-    def start_new_kernel_client(self):
-        """Connect to the kernel; a spare kernel, once ready, is moved into the working copy. Then start the next spare."""
-        spare, self._adopting = self._adopting, None
+    def _take_over(self, spare):
+        """Run this notebook in the spare kernel: once it is ready, its folder becomes the working copy.
+
+        Sets km and kc (so nbclient neither starts a kernel nor connects a client), does what
+        nbclient does once connected, and starts the next spare. False (the spare discarded) if
+        the spare does not fit or died.
+        """
+        workdir = self._workdir()
         try:
-            client = super().start_new_kernel_client()
-            if spare is not None:
-                move_into_place(spare.folder, self._workdir())
-        except RuntimeError:
-            if spare is None:
-                raise
-            # The spare died before it was ready (nbclient cleaned it up): start a kernel as usual.
-            self.log.warning("The spare kernel died before it was used; starting a new one")
-            shutil.rmtree(spare.folder, ignore_errors=True)
-            self.km = super().create_kernel_manager()
-            self.start_new_kernel()
-            client = super().start_new_kernel_client()
+            if workdir is None or not spare.fits(self._kernel_name(), workdir):
+                raise RuntimeError("it does not fit this notebook or is not running")
+            spare.wait_until_ready(self.startup_timeout)
+        except RuntimeError as error:
+            self.log.warning("Not using the spare kernel (%s); starting a new one", error)
+            spare.discard()
+            return False
+        move_into_place(spare.folder, workdir)
+        self.km, self.kc = spare.manager, spare.client
+        self.kc.allow_stdin = False  # as nbclient sets it on a client it connected
+        run_sync(run_hook)(self.on_notebook_start, notebook=self.nb)
+        self.log.info("Running the notebook in the spare kernel started for it")
+        self._first_kernel = False
+        self._start_spare()
+        return True
+
+    def start_new_kernel_client(self):
+        """Connect to a kernel just started (nbclient's way); after the notebook's first, start a spare."""
+        client = super().start_new_kernel_client()
         if self._first_kernel:
             self._first_kernel = False
             self._start_spare()
@@ -218,7 +269,7 @@ class ContainedExecute(Execute):
         base.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="kernel-", dir=base))
         folder.chmod(0o755)  # as a working copy nbgrader makes (bwrap enters it without DAC override)
-        current = self.km
+        current, manager = self.km, None
         try:
             manager = super().create_kernel_manager()  # nbclient's: configured name, class and options
             self.start_new_kernel(cwd=str(folder))  # nbclient's: the same arguments as this notebook's kernel
@@ -226,6 +277,8 @@ class ContainedExecute(Execute):
             self.log.info("Started a spare kernel for the next notebook in %s", folder)
         except Exception as error:  # only speed is lost: the next notebook starts its own kernel
             self.log.warning("Could not start a spare kernel: %s", error)
+            if manager is not None and manager.has_kernel:
+                run_sync(manager.shutdown_kernel)(now=True)
             shutil.rmtree(folder, ignore_errors=True)
         finally:
             self.km = current
