@@ -40,7 +40,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_hook
 from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
@@ -238,7 +238,9 @@ class ContainedExecute(Execute):
         try:
             if workdir is None or not spare.fits(self._kernel_name(), workdir):
                 raise RuntimeError("it does not fit this notebook or is not running")
+            waited = time.perf_counter()
             spare.wait_until_ready(self.startup_timeout)
+            waited = time.perf_counter() - waited
         except RuntimeError as error:
             self.log.warning("Not using the spare kernel (%s); starting a new one", error)
             spare.discard()
@@ -247,7 +249,7 @@ class ContainedExecute(Execute):
         self.km, self.kc = spare.manager, spare.client
         self.kc.allow_stdin = False  # as nbclient sets it on a client it connected
         run_sync(run_hook)(self.on_notebook_start, notebook=self.nb)
-        self.log.info("Running the notebook in the spare kernel started for it")
+        self.log.info("Running the notebook in the spare kernel started for it (ready after %.2f s)", waited)
         self._first_kernel = False
         self._start_spare()
         return True
@@ -259,6 +261,16 @@ class ContainedExecute(Execute):
             self._first_kernel = False
             self._start_spare()
         return client
+
+    @classmethod
+    def start_spare_ahead(cls, config, spare_kernel_dir):
+        """Start a spare kernel before any notebook, with config's settings (a grading process does so
+        while it waits for its first job). Only with a configured kernel_name: that is the kernel
+        every notebook will run in, whatever its metadata says."""
+        executor = cls(config=config, spare_kernel_dir=str(spare_kernel_dir))
+        if executor.kernel_name:
+            executor.nb, executor.resources = new_notebook(), {}
+            executor._start_spare()
 
     def _start_spare(self):
         """Start a kernel for the next notebook, in an empty folder of spare_kernel_dir (if set)."""

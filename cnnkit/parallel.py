@@ -174,13 +174,17 @@ def serve(course_root, fd):
     skip_unused_slow_imports()
     connection = Connection(fd)
     watch_parent()
-    preload()
+    preload(course_root)
     while True:
         try:
             job = connection.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # the batch is over
             discard_spare_kernel()
-            return
+            # Nothing else to clean up (the coordinator removes the scratch folders): skip the
+            # interpreter's slow teardown of everything nbgrader imported.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         try:
             outcome = grade_in_scratch(Path(course_root), job)
         except Exception:  # a bug of the kit's, not the submission's: report it and serve on
@@ -204,23 +208,43 @@ def watch_parent(interval=1.0):
     threading.Thread(target=watch, daemon=True, name="watch-parent").start()
 
 
-def preload(assignment=ASSIGNMENT):
+def preload(course_root, assignment=ASSIGNMENT):
     """Before the first job: import nbgrader and what the course's config imports (the kit, numpy).
 
     Loading the config once here (as `nbgrader autograde` would, without running it) moves
     these imports out of the first submission and overlaps them with the coordinator's own.
+    The configured Execute step, if it is the kit's, starts the first job's spare kernel.
     """
     import nbclient  # noqa: F401
     import nbconvert.exporters  # noqa: F401
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
+    saved_cwd = os.getcwd()
+    os.chdir(course_root)
     app = NbGraderApp.instance()
     try:
         app.initialize(["autograde", assignment])
+        start_spare_kernel(app.config, spare_kernel_dir(course_root))
     except SystemExit:  # a config error: the first job will report it
         pass
     finally:
         app.reset()
+        os.chdir(saved_cwd)
+
+
+def spare_kernel_dir(course_root):
+    return Path(course_root).parent / "kernels"
+
+
+def start_spare_kernel(config, folder):
+    """If the configured autograde steps include the kit's ContainedExecute, start a spare kernel with it."""
+    execute = sys.modules.get("cnnkit.execute")  # imported by the config, from the scratch course
+    if execute is None:
+        return
+    steps = config.Autograde.get("autograde_preprocessors", [])
+    kinds = [step for step in steps if isinstance(step, type) and issubclass(step, execute.ContainedExecute)]
+    if kinds:
+        kinds[0].start_spare_ahead(config, folder)
 
 
 def discard_spare_kernel():
@@ -238,7 +262,7 @@ def grade_in_scratch(course_root, job):
     unpack(job["submission"], course_root / job["submitted"])
     db_url = f"sqlite:///{course_root / 'gradebook.db'}"
     # A spare kernel boots for the next job while this one runs (cnnkit.execute), unless this is the last.
-    spare_dir = course_root.parent / "kernels" if job.get("spare_kernel", True) else ""
+    spare_dir = spare_kernel_dir(course_root) if job.get("spare_kernel", True) else ""
     code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
     status = exit_status(code)
     autograded = course_root / job["autograded"]
@@ -439,22 +463,24 @@ class GradingProcess:
             self.connection.close()
         self.process = self.connection = None
 
-    def finish(self, wait=10):
-        """Let an idle process end by itself (it shuts its spare kernel down), then stop it.
+    def release(self):
+        """Tell an idle process that the batch is over: it shuts its spare kernel down and exits.
 
-        A busy one (the batch was interrupted) is killed at once, with its kernels.
+        A busy one (the batch was interrupted) is left to stop(), which kills it with its kernels.
         """
+        self.closed = True
         if self.process is not None and self.process.poll() is None and not self.busy:
             self.connection.close()
+
+    def close(self, remove=True, wait=10):
+        """End the process (give a released one `wait` seconds to exit by itself) and remove the workspace."""
+        self.release()
+        if self.process is not None and self.connection.closed:
             try:
                 self.process.wait(wait)
             except subprocess.TimeoutExpired:
                 pass
         self.stop()
-
-    def close(self, remove=True):
-        self.closed = True
-        self.finish()
         if remove:
             shutil.rmtree(self.workspace, ignore_errors=True)
 
@@ -502,6 +528,8 @@ def grade_on_dask_worker(job, timeout, bundle_digest, snapshot_digest):
 
 @atexit.register
 def _close_graders():
+    for grader in _all_graders:
+        grader.release()
     for grader in _all_graders:
         grader.close()
 
@@ -748,6 +776,8 @@ class LocalPool:
             thread.join()
 
     def close(self):
+        for grader in self.graders:  # all at once: each shuts its spare kernel down in parallel
+            grader.release()
         for grader in self.graders:
             grader.close()
 
