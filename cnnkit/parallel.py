@@ -14,7 +14,8 @@ run inside a grading process in a private scratch course:
 - a **job** is one submission folder (its bytes): the grading process puts it into its
   scratch course, copies the snapshot to the scratch gradebook and runs
   ``nbgrader autograde <assignment>`` in-process (imports, config and the jinja/nbconvert
-  machinery are loaded once per process, not once per submission);
+  machinery are loaded once per process, not once per submission), with a spare kernel
+  booting for the next job meanwhile (cnnkit.execute's ``spare_kernel_dir``);
 - the **outcome** is the autograded folder (bytes), nbgrader's log, and the rows nbgrader
   wrote for that submission in the scratch gradebook (auto scores, needs-manual-grade
   flags, auto comments, late penalties, timestamp);
