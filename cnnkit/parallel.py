@@ -389,10 +389,17 @@ def kill_tree(pid):
     psutil.wait_procs(processes, timeout=10)
 
 
-def grading_environment():
-    """The environment of a grading process: nbgrader shells out to `alembic` from PATH."""
+def grading_environment(workspace):
+    """The environment of a grading process: nbgrader shells out to `alembic` from PATH.
+
+    Its temporary files go to its workspace: jupyter_client writes each kernel's connection file
+    with mkstemp and the sandbox launcher its socket folder, and a process killed at the timeout
+    cannot remove them; the workspace is removed at the end of the batch.
+    """
     bin_dir = os.path.dirname(sys.executable)
-    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    tmp = Path(workspace) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "TMPDIR": str(tmp)}
 
 
 class GradingProcess:
@@ -419,7 +426,7 @@ class GradingProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", BOOT, str(self.course_root), str(theirs.fileno())],
                 cwd=self.course_root,
-                env=grading_environment(),
+                env=grading_environment(self.workspace),
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -181,18 +183,24 @@ def stock(tmp_path_factory):
     return root
 
 
+def temporary_json_files():
+    """Files like the connection files jupyter_client writes with mkstemp (tmpXXXXXXXX.json)."""
+    return set(Path(tempfile.gettempdir()).glob("tmp*.json"))
+
+
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     """Course B, graded by the kit's local pool with 2 workers; also holds the too slow submission."""
     root = make_course(tmp_path_factory.mktemp("pool"), {TOO_SLOW: too_slow_submission()})
     scratch = tmp_path_factory.mktemp("pool-scratch")
+    before = temporary_json_files()
     result, seconds = run_kit(root, "--workers", "2", "--timeout", str(KILL_AFTER), "--scratch", str(scratch))
     print(f"kit, 2 workers: {len(STUDENTS) + 1} submissions in {seconds:.1f} s")
-    return root, scratch, result, seconds
+    return root, scratch, result, seconds, temporary_json_files() - before
 
 
 def test_pool_gives_every_submission_exactly_the_stock_gradebook_rows(stock, pool):
-    root, _, result, _ = pool
+    root, _, result, _, _ = pool
     expected, got = gradebook_state(stock), gradebook_state(root)
     for student in STUDENTS:
         assert got[student] == expected[student], f"{student}\n{result.stdout}\n{result.stderr}"
@@ -219,7 +227,7 @@ def test_hanging_and_crashing_cells_cost_their_own_check_only(pool):
 
 
 def test_a_too_slow_submission_is_killed_at_the_timeout_without_stalling_the_others(pool):
-    root, scratch, result, seconds = pool
+    root, scratch, result, seconds, _ = pool
     outcomes = reported(result.stderr)
     assert result.returncode == 1, result.stdout + result.stderr
     assert set(outcomes) == {*STUDENTS, TOO_SLOW}
@@ -243,10 +251,14 @@ def test_pool_skips_what_is_graded_unless_forced(pool):
 
 def test_notebooks_ran_in_spare_kernels_with_the_stock_results(pool):
     """Grading processes start each next kernel ahead (cnnkit.execute); the comparisons above cover those runs."""
-    root, scratch, _, _ = pool
+    root, scratch, _, _, _ = pool
     log = (root / "logs" / "autograde.log").read_text()
     assert log.count("Running the notebook in the spare kernel started for it") >= 3
     assert wait_until_gone([scratch]) == []
+
+
+def test_no_kernel_connection_file_is_left_behind_not_even_by_the_killed_submission(pool):
+    assert pool[4] == set()
 
 
 # ---- Dask: a real scheduler and two workers, in folders of their own. ----
