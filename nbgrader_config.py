@@ -47,6 +47,9 @@ c.Autograde.post_convert_hook = batch.mark_graded
 # and the whole notebook gets ContainedExecute.notebook_budget seconds.
 c.Execute.timeout = 120
 c.ContainedExecute.notebook_budget = 600
+# Parallel autograde (cnnkit.parallel) boots each next kernel ahead; it may import these then, as the
+# notebook's first cell does (a kernel whose imports print or warn is not used). Stock commands ignore it.
+c.ContainedExecute.spare_kernel_imports = ["numpy", "matplotlib.pyplot"]
 # Outputs kept in autograded notebooks and feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

@@ -43,7 +43,7 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
 from cnnkit import course
 from cnnkit.integrity import PROBE_MIME, PROBE_SOURCE
@@ -84,10 +84,36 @@ class SpareKernel:
     connects to a running kernel waits 0.2 s for IOPub to catch up; jupyter_client's check.)
     """
 
-    def __init__(self, manager, folder, kernel_name):
+    def __init__(self, manager, folder, kernel_name, imports=()):
         self.manager, self.folder, self.kernel_name = manager, Path(folder), kernel_name
         self.client = manager.client()
         self.client.start_channels()
+        self.imports = list(imports)
+        self.warm_up = None  # the request running the imports, once sent
+        self.asked = None  # (request, when) of the last kernel_info sent to learn that it is up
+
+    def poke(self):
+        """Between two cells of the current notebook: once the spare answers, send it the imports.
+
+        A request sent before the kernel listens may be lost (jupyter_client re-sends kernel_info
+        for that reason), so the imports wait for a reply. Never blocks.
+        """
+        if self.warm_up is not None or not self.imports:
+            return
+        run_sync(self._poke)()
+
+    async def _poke(self):
+        while True:
+            try:
+                message = await self.client.shell_channel.get_msg(timeout=0)
+            except queue.Empty:
+                break
+            if self.asked and message["parent_header"].get("msg_id") == self.asked[0]:
+                code = warm_up_code(self.imports)
+                self.warm_up = self.client.execute(code, silent=True, store_history=False)
+                return
+        if self.asked is None or time.monotonic() - self.asked[1] > 0.5:
+            self.asked = (self.client.kernel_info(), time.monotonic())
 
     def fits(self, kernel_name, workdir):
         """Usable for a notebook run with kernel_name in workdir (its folder can be renamed there)?"""
@@ -109,15 +135,41 @@ class SpareKernel:
 
     async def _wait_until_ready(self, timeout):
         deadline = time.monotonic() + timeout
-        request = self.client.kernel_info()
-        reply = await self._next(
-            self.client.shell_channel, request, deadline, lambda m: m["msg_type"].endswith("_reply")
-        )
-        self.client._handle_kernel_info_reply(reply)  # what wait_for_ready does with it (protocol version)
-        await self._next(self.client.iopub_channel, request, deadline, lambda m: is_idle(m))
+        if self.warm_up is not None:  # the kernel runs requests in order: the imports came first
+            reply = await self._next(self.client.shell_channel, self.warm_up, deadline, is_reply)
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError("its imports failed")
+            if not await self._quiet():
+                raise RuntimeError("its imports printed or warned, as they would have in the notebook")
+        while True:
+            request = self.client.kernel_info()
+            try:
+                step = min(deadline, time.monotonic() + ASK_AGAIN)
+                reply = await self._next(self.client.shell_channel, request, step, is_reply)
+                await self._next(
+                    self.client.iopub_channel, request, min(deadline, time.monotonic() + ASK_AGAIN), is_idle
+                )
+            except TimeoutError:
+                # A kernel still starting may lose a request (or its IOPub messages): ask again, as
+                # jupyter_client's wait_for_ready does, until the deadline.
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the kernel did not answer in time") from None
+                continue
+            self.client._handle_kernel_info_reply(reply)  # what wait_for_ready does with it (protocol version)
+            return
+
+    async def _quiet(self):
+        """Whether the warm-up imports printed nothing and raised no warning (the kernel kept the answer)."""
+        ask = self.client.execute("", silent=True, store_history=False, user_expressions={"quiet": QUIET_ANSWER})
+        reply = await self._next(self.client.shell_channel, ask, time.monotonic() + 30, is_reply)
+        answer = reply["content"].get("user_expressions", {}).get("quiet", {})
+        return answer.get("status") == "ok" and answer.get("data", {}).get("text/plain") == "True"
 
     async def _next(self, channel, request, deadline, wanted):
-        """The next message on channel answering request and accepted by wanted; RuntimeError if the kernel died."""
+        """The next message on channel answering request and accepted by wanted.
+
+        RuntimeError if the kernel died; TimeoutError if none came before the deadline.
+        """
         while True:
             try:
                 message = await channel.get_msg(timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
@@ -125,7 +177,7 @@ class SpareKernel:
                 if not await self.manager.is_alive():
                     raise RuntimeError("the kernel died before it was ready") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the kernel did not answer in time") from None
+                    raise TimeoutError from None
                 continue
             if message["parent_header"].get("msg_id") == request and wanted(message):
                 return message
@@ -141,7 +193,32 @@ class SpareKernel:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
 _spare = None  # this process's spare kernel, or None (one grading process grades one notebook at a time)
+
+
+# A spare kernel imports what the notebook's first cell imports while it waits (spare_kernel_imports),
+# in a namespace of its own, with output and warnings caught: a spare whose imports printed or
+# warned is not used, since a fresh kernel would have shown that in the notebook.
+WARM_UP_LINES = (
+    "import contextlib, io, sys, warnings",
+    "caught = io.StringIO()",
+    "with contextlib.redirect_stdout(caught), contextlib.redirect_stderr(caught), "
+    "warnings.catch_warnings(record=True) as warned:",
+    "    {imports}",
+    "sys._cnnkit_quiet = not caught.getvalue() and not warned",
+)
+QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"
+
+
+def warm_up_code(imports):
+    """Code importing the modules in a namespace of its own (nothing lands in the notebook's)."""
+    source = "\n".join(WARM_UP_LINES).format(imports="; ".join(f"import {name}" for name in imports))
+    return f"exec({source!r}, {{}})"
+
+
+def is_reply(message):
+    return message["msg_type"].endswith("_reply")
 
 
 def is_idle(message):
@@ -190,6 +267,11 @@ class ContainedExecute(Execute):
     notebook_budget = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
     max_restarts = Integer(8, help="Kernel restarts allowed per notebook after the kernel died.").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="Printed output kept per cell while it runs.").tag(config=True)
+    spare_kernel_imports = List(
+        Unicode(),
+        help="Modules a spare kernel imports while it waits, as the notebook's first cell would "
+        "(e.g. numpy, matplotlib.pyplot); a spare whose imports print or warn is not used.",
+    ).tag(config=True)
     spare_kernel_dir = Unicode(
         "",
         help="Folder where a spare kernel is started for the next notebook this process grades "
@@ -241,7 +323,7 @@ class ContainedExecute(Execute):
             waited = time.perf_counter()
             spare.wait_until_ready(self.startup_timeout)
             waited = time.perf_counter() - waited
-        except RuntimeError as error:
+        except (RuntimeError, TimeoutError) as error:
             self.log.warning("Not using the spare kernel (%s); starting a new one", error)
             spare.discard()
             return False
@@ -285,7 +367,7 @@ class ContainedExecute(Execute):
         try:
             manager = super().create_kernel_manager()  # nbclient's: configured name, class and options
             self.start_new_kernel(cwd=str(folder))  # nbclient's: the same arguments as this notebook's kernel
-            _spare = SpareKernel(manager, folder, self._kernel_name())
+            _spare = SpareKernel(manager, folder, self._kernel_name(), self.spare_kernel_imports)
             self.log.info("Started a spare kernel for the next notebook in %s", folder)
         except Exception as error:  # only speed is lost: the next notebook starts its own kernel
             self.log.warning("Could not start a spare kernel: %s", error)
@@ -303,6 +385,8 @@ class ContainedExecute(Execute):
         return self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name")
 
     def preprocess_cell(self, cell, resources, index):
+        if _spare is not None:
+            _spare.poke()
         if cell.cell_type != "code":
             return cell, resources
         if self._interrupted:

@@ -41,14 +41,20 @@ def working_copy(base, name, data):
     return folder
 
 
-def run_notebook(folder, kernel_name, spare_dir):
-    """Run LOOK_AROUND with ContainedExecute in folder; what the kernel reported."""
+def run_notebook(folder, kernel_name, spare_dir, imports=(), source=LOOK_AROUND, pauses=0):
+    """Run source (LOOK_AROUND) with ContainedExecute in folder; what the kernel reported.
+
+    pauses: cells of 0.5 s run first (a spare kernel is sent its imports between two cells, once it answers).
+    """
     nb = new_notebook(
-        cells=[new_code_cell(LOOK_AROUND)], metadata={"kernelspec": {"name": kernel_name, "display_name": kernel_name}}
+        cells=[*(new_code_cell('__import__("time").sleep(0.5)') for _ in range(pauses)), new_code_cell(source)],
+        metadata={"kernelspec": {"name": kernel_name, "display_name": kernel_name}},
     )
-    executor = execute.ContainedExecute(kernel_name=kernel_name, spare_kernel_dir=str(spare_dir), timeout=60)
+    executor = execute.ContainedExecute(
+        kernel_name=kernel_name, spare_kernel_dir=str(spare_dir), spare_kernel_imports=list(imports), timeout=60
+    )
     nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
-    outputs = nb.cells[0].outputs
+    outputs = nb.cells[-1].outputs
     assert [o.output_type for o in outputs] == ["stream"], outputs
     return json.loads(outputs[0].text)
 
@@ -121,3 +127,27 @@ def test_without_a_spare_kernel_dir_no_spare_is_started(tmp_path):
     )
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == "1"
     assert execute._spare is None
+
+
+# What a notebook can tell about its kernel's imports: which modules are loaded, which names it has.
+IMPORTS_SEEN = """
+import json, sys
+print(json.dumps({"loaded": "colorsys" in sys.modules, "names": sorted(n for n in globals() if not n.startswith("_"))}))
+"""
+
+
+def test_a_spare_kernel_imports_ahead_without_touching_the_notebooks_names(tmp_path, kernel_name):
+    spare_dir = tmp_path / "kernels"
+    fresh = run_notebook(working_copy(tmp_path, "alice", "a"), kernel_name, spare_dir, ["colorsys"], IMPORTS_SEEN, 8)
+    taken_over = run_notebook(working_copy(tmp_path, "bob", "b"), kernel_name, spare_dir, ["colorsys"], IMPORTS_SEEN)
+    assert fresh["loaded"] is False and taken_over["loaded"] is True  # the spare imported it; nothing else differs
+    assert taken_over["names"] == fresh["names"]
+
+
+def test_a_spare_kernel_whose_imports_print_is_not_used(tmp_path, kernel_name):
+    spare_dir = tmp_path / "kernels"
+    run_notebook(working_copy(tmp_path, "alice", "a"), kernel_name, spare_dir, ["this"], IMPORTS_SEEN, 8)
+    noisy = execute._spare  # "import this" prints the Zen of Python
+    report = run_notebook(working_copy(tmp_path, "bob", "b"), kernel_name, spare_dir, ["this"], IMPORTS_SEEN)
+    assert not noisy.folder.exists() and "this" not in report["names"]
+    assert sorted(os.listdir(spare_dir)) == [execute._spare.folder.name]  # a fresh kernel ran bob; a new spare waits
