@@ -47,6 +47,7 @@ from traitlets import Integer, List, Unicode
 
 from cnnkit import course
 from cnnkit.integrity import PROBE_MIME, PROBE_SOURCE
+from cnnkit.sandbox_launch import hand_over
 
 RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
 
@@ -248,17 +249,10 @@ def move_into_place(folder, workdir):
     for name in os.listdir(workdir):
         os.rename(workdir / name, folder / name)
     if os.geteuid() == 0 and owner.st_uid != os.geteuid():
-        for path in [*walk_entries(folder)]:
-            os.lchown(path, owner.st_uid, owner.st_gid)
+        hand_over(folder, owner.st_uid)  # what the launcher does to a working copy at start-up
     os.chmod(folder, mode & 0o7777)
     os.rmdir(workdir)
     os.rename(folder, workdir)
-
-
-def walk_entries(top):
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            yield os.path.join(dirpath, name)
 
 
 class ContainedExecute(Execute):
