@@ -48,13 +48,13 @@ report: venv  ## Instructor report in reports/cnn_step_by_step/ (after make auto
 	$(BIN)/python -m cnnkit report
 
 roster: venv  ## Import students and LMS ids: make roster ROSTER=roster.csv
-	$(BIN)/python -m cnnkit.roster import $(or $(ROSTER),roster.csv)
+	$(BIN)/python -m cnnkit roster $(or $(ROSTER),roster.csv)
 
 canvas: venv  ## canvas.csv for Canvas's gradebook import (needs c.CanvasExport.assignment_ids)
-	$(BIN)/nbgrader export --exporter=cnnkit.lms.CanvasExport --to canvas.csv
+	$(BIN)/nbgrader export --exporter=cnnkit.results.lms.CanvasExport --to canvas.csv
 
 moodle: venv  ## moodle.csv for Moodle's grade import (keyed by c.MoodleExport.key_field)
-	$(BIN)/nbgrader export --exporter=cnnkit.lms.MoodleExport --to moodle.csv
+	$(BIN)/nbgrader export --exporter=cnnkit.results.lms.MoodleExport --to moodle.csv
 
 scores: venv  ## Print the score table from gradebook.db
 	$(BIN)/python -m cnnkit scores

@@ -24,11 +24,12 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from cnnkit import batch, sandbox  # noqa: E402
-from cnnkit.execute import ContainedExecute  # noqa: E402
-from cnnkit.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
-from cnnkit.scrub import ScrubHiddenTests  # noqa: E402
-from cnnkit.verify import VerifyResults  # noqa: E402
+from cnnkit import sandbox  # noqa: E402
+from cnnkit.grading import batch
+from cnnkit.grading.execute import ContainedExecute  # noqa: E402
+from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
+from cnnkit.grading.scrub import ScrubHiddenTests  # noqa: E402
+from cnnkit.grading.verify import VerifyResults  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -38,7 +39,7 @@ c.CourseDirectory.root = HERE
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "integrity.json", batch.MARKER]
 
 # Every autograde batch starts with a gradebook backup (backups/) and regrades submissions whose
-# grading was interrupted; each finished submission gets a marker file (see cnnkit/batch.py).
+# grading was interrupted; each finished submission gets a marker file (see cnnkit/grading/batch.py).
 if batch.is_autograde_command():
     batch.prepare_autograde(HERE)
 c.Autograde.post_convert_hook = batch.mark_graded
@@ -47,7 +48,7 @@ c.Autograde.post_convert_hook = batch.mark_graded
 # and the whole notebook gets ContainedExecute.notebook_budget seconds.
 c.Execute.timeout = 120
 c.ContainedExecute.notebook_budget = 600
-# Parallel autograde (cnnkit.parallel) boots each next kernel ahead; it may import these then, as the
+# Parallel autograde (cnnkit.scale.parallel) boots each next kernel ahead; it may import these then, as the
 # notebook's first cell does (a kernel whose imports print or warn is not used). Stock commands ignore it.
 c.ContainedExecute.spare_kernel_imports = ["numpy", "matplotlib.pyplot"]
 # Outputs kept in autograded notebooks and feedback.
@@ -101,7 +102,7 @@ c.FileNameCollectorPlugin.named_regexp = (
 )
 
 # grades.csv: nbgrader's columns plus core and optional scores.
-c.ExportApp.plugin_class = "cnnkit.export.PartsCsvExport"
+c.ExportApp.plugin_class = "cnnkit.results.export.PartsCsvExport"
 
 # Student code runs in a bubblewrap sandbox: only its working copy, the Python environment and
 # /usr are visible, no network, resource limits (docs/security.md). Every nbgrader command that

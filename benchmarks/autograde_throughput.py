@@ -7,8 +7,8 @@ the sample-partial submission), untouched (the release) and slow (correct, plus 
 busy loop in one answer cell), puts them in identical temporary courses and times, in one run:
 
 - stock:  `nbgrader autograde` (sequential), this repo's nbgrader_config.py;
-- kit-1:  `python -m cnnkit.parallel autograde --workers 1`;
-- kit-N:  `python -m cnnkit.parallel autograde --workers N` (N = cores by default);
+- kit-1:  `python -m cnnkit autograde --workers 1`;
+- kit-N:  `python -m cnnkit autograde --workers N` (N = cores by default);
 - floor:  the notebooks nbgrader executed (their cells, hidden tests included), each run with
           nbclient in a fresh kernel, one after the other: no nbgrader, no gradebook, no kit,
           no sandbox, and its imports done before the clock starts;
@@ -39,8 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cnnkit import course, notebook, samples, scores  # noqa: E402
-from tests.conftest import BIN, copy_course, db_url, run_nbgrader  # noqa: E402
+from cnnkit import course
+from cnnkit.results import scores  # noqa: E402
+from cnnkit.spec import notebook, samples
+from tests.support import BIN, copy_course, db_url, run_nbgrader  # noqa: E402
 
 SLOW = "import time as _time\n_until = _time.perf_counter() + 1.5\nwhile _time.perf_counter() < _until:\n    pass\n"
 
@@ -159,7 +161,7 @@ def one_round(base, workdir, round_index, students, workers, modes=MODES):
     roots = {mode: workdir / f"{mode}-{round_index}" for mode in graders}
     for root in roots.values():
         shutil.copytree(base, root)
-    kit = [sys.executable, "-m", "cnnkit.parallel", "autograde"]
+    kit = [sys.executable, "-m", "cnnkit", "autograde"]
     commands = {
         "stock": [str(BIN / "nbgrader"), "autograde", course.ASSIGNMENT],
         "kit-1": [*kit, "--workers", "1"],

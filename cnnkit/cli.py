@@ -10,11 +10,16 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from cnnkit import course, parallel, public_data, report, runreport, samples, scores
+from cnnkit import course
+from cnnkit.results import report, roster, scores
+from cnnkit.results import run_summary as runreport
+from cnnkit.scale import parallel
+from cnnkit.spec import public_data, samples
 
-DB_URL = f"sqlite:///{course.ROOT / 'gradebook.db'}"
-LOGS = course.ROOT / "logs"
+DB_URL = course.gradebook_url()
+LOGS = course.LOGS
 
 
 # Log lines that start work on one student, per nbgrader command: what the progress counts.
@@ -93,13 +98,13 @@ def put_samples(_args):
 
 def autograde(args):
     """Autograde in parallel (one worker per core, or a Dask cluster); same results as `nbgrader autograde`."""
-    argv = ["autograde", "--root", str(course.ROOT)]
-    argv += ["--force"] if args.force else []
-    argv += ["--student", args.student] if args.student else []
-    argv += ["--workers", str(args.workers)] if args.workers else []
-    argv += ["--scheduler", args.scheduler] if args.scheduler else []
-    print("  autograde: python -m cnnkit.parallel " + " ".join(argv[1:]), flush=True)
-    parallel.main(argv)
+    args.root, args.assignment = str(course.ROOT), course.ASSIGNMENT
+    parallel.skip_unused_slow_imports()
+    try:
+        parallel.autograde(args)
+    except KeyboardInterrupt:  # the grading processes and their kernels are already killed
+        print("Interrupted: submissions graded so far are recorded (see the log).", file=sys.stderr)
+        return False
     print(scores.table(DB_URL))
     lines = runreport.run_report()
     print("\nSubmissions:\n" + "\n".join(f"  {line}" for line in lines))
@@ -123,10 +128,10 @@ def grades(_args):
     return ok
 
 
-def instructor_report(_args):
+def instructor_report(args):
     """Build reports/<assignment>/ from the gradebook and the autograded notebooks."""
     try:
-        index = report.build_report(course.ROOT, course.ASSIGNMENT)
+        index = report.build_report(course.ROOT, course.ASSIGNMENT, getattr(args, "db", None))
     except report.ReportError as error:
         print(f"  report: {error}")
         return False
@@ -137,6 +142,7 @@ def instructor_report(_args):
 def demo(args):
     """The whole cycle on the sample submissions."""
     args.force, args.student, args.workers, args.scheduler = True, None, None, None
+    args.timeout, args.dask, args.scratch, args.log = None, False, None, None
     print("1/6 Generate the student release")
     if not release(args):
         return False
@@ -163,27 +169,57 @@ def demo(args):
     return ok
 
 
-COMMANDS = {
-    "release": release,
-    "samples": put_samples,
-    "autograde": autograde,
-    "feedback": feedback,
-    "grades": grades,
-    "report": instructor_report,
-    "demo": demo,
-    "scores": lambda _args: print(scores.table(DB_URL)) or True,
-}
+def import_roster(args):
+    """Add or update the students of a roster CSV file in the gradebook (docs/lms.md)."""
+    roster.put_alembic_on_path()
+    try:
+        created, updated = roster.import_roster(args.roster, args.db or DB_URL)
+    except roster.RosterError as error:
+        print(error, file=sys.stderr)
+        return False
+    print(f"{args.roster}: {created} students added, {updated} updated in {args.db or DB_URL}")
+    return True
+
+
+def print_scores(_args):
+    print(scores.table(DB_URL))
+    return True
+
+
+def parser():
+    commands = argparse.ArgumentParser(prog="python -m cnnkit", description=__doc__.split("\n\n")[0])
+    sub = commands.add_subparsers(dest="command", required=True, metavar="command")
+    sub.add_parser("demo", help="the whole cycle on the sample submissions").set_defaults(run=demo)
+    sub.add_parser("release", help="regenerate release/ from source/").set_defaults(run=release)
+    sub.add_parser("samples", help="put the sample submissions into submitted/").set_defaults(run=put_samples)
+    command = sub.add_parser("autograde", help="autograde submitted/ in parallel (docs/parallel.md)")
+    command.set_defaults(run=autograde)
+    command.add_argument("--force", action="store_true", help="regrade submissions already autograded")
+    command.add_argument("--student", nargs="+", help="only these students (ids or nbgrader-style globs)")
+    command.add_argument("--workers", type=int, help="grading processes (default: number of cores)")
+    command.add_argument("--timeout", type=float, help="seconds per submission before it is killed")
+    command.add_argument("--dask", action="store_true", help="run on a local Dask cluster (distributed)")
+    command.add_argument("--scheduler", help="run on the Dask cluster at this address (tcp://host:port)")
+    command.add_argument("--scratch", help="folder for the grading processes' scratch courses (default: a temp dir)")
+    command.add_argument("--log", type=Path, help="nbgrader's log of every submission (default: logs/autograde.log)")
+    command = sub.add_parser("feedback", help="HTML feedback for every autograded submission")
+    command.set_defaults(run=feedback)
+    command.add_argument("--force", action="store_true", help="regenerate feedback already generated")
+    sub.add_parser("grades", help="export grades.csv").set_defaults(run=grades)
+    sub.add_parser("scores", help="print the score table").set_defaults(run=print_scores)
+    command = sub.add_parser("report", help="the instructor report in reports/<assignment>/ (docs/report.md)")
+    command.set_defaults(run=instructor_report)
+    command.add_argument("--db", help="gradebook URL (default: the course's gradebook.db)")
+    command = sub.add_parser("roster", help="import a roster CSV into the gradebook (docs/lms.md)")
+    command.set_defaults(run=import_roster)
+    command.add_argument("roster", type=Path, help=f"CSV file with the columns {', '.join(roster.COLUMNS)}")
+    command.add_argument("--db", help="gradebook URL (default: the course's gradebook.db)")
+    return commands
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m cnnkit", description=__doc__)
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    parser.add_argument("--force", action="store_true", help="redo work already done (autograde, feedback)")
-    parser.add_argument("--student", help="only this student (autograde)")
-    parser.add_argument("--workers", type=int, help="parallel autograde workers (default: cores)")
-    parser.add_argument("--scheduler", help="autograde on this Dask cluster (tcp://host:port)")
-    args = parser.parse_args(argv)
-    return 0 if COMMANDS[args.command](args) else 1
+    args = parser().parse_args(argv)
+    return 0 if args.run(args) else 1
 
 
 if __name__ == "__main__":

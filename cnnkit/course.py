@@ -10,6 +10,12 @@ RELEASE = ROOT / "release" / ASSIGNMENT
 MASTER = SOURCE / f"{ASSIGNMENT}.ipynb"
 CHECKS_FILE = SOURCE / "cnn_checks.py"
 PUBLIC_DATA = SOURCE / "public_cases.npz"
+LOGS = ROOT / "logs"
+
+
+def gradebook_url(root=ROOT):
+    """The SQLAlchemy URL of the course's gradebook (nbgrader's default place for it)."""
+    return f"sqlite:///{Path(root) / 'gradebook.db'}"
 
 
 def load_checks():

@@ -1,0 +1,300 @@
+"""nbgrader export plugins that write a gradebook file an LMS can import: Canvas and Moodle.
+
+    nbgrader export --exporter=cnnkit.results.lms.CanvasExport --to canvas.csv
+    nbgrader export --exporter=cnnkit.results.lms.MoodleExport --to moodle.csv
+
+Students' names and LMS identifiers come from the roster (python -m cnnkit.results.roster import ...):
+nbgrader's student table for names, email and the LMS user id, cnnkit_lms_roster for the SIS
+ids and the section. The rules shared by both plugins (traits of LmsExport):
+
+- score: nbgrader's, net of any late penalty (max(0, score - penalty), as nbgrader's own CSV).
+- LmsExport.parts = "total" (default): one column per assignment. "separate": an assignment
+  with core and optional checks gets one column per part instead ("<assignment> core",
+  "<assignment> optional"); a late penalty is shared by the parts in proportion to their scores,
+  so the parts still add up to the total.
+- LmsExport.missing = "zero" (default): a student with no submission gets 0, like nbgrader's CSV;
+  "blank": an empty cell, so no grade is imported for that student.
+- A student without the identifier the LMS matches on stops the export with their ids listed
+  (their grade would silently not import); LmsExport.skip_unmatched = True leaves them out instead.
+- Nothing is written unless the whole file can be.
+"""
+
+import csv
+import sys
+from dataclasses import dataclass
+
+from nbgrader.api import MissingEntry
+from nbgrader.plugins import ExportPlugin
+from traitlets import Bool, Dict, Enum
+
+from cnnkit.results import roster
+from cnnkit.spec.parts import part_of
+
+PARTS = ("core", "optional")
+
+
+class ExportError(Exception):
+    """A setting or roster problem the instructor must fix; reported as one message, no traceback."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One grade column: the whole assignment (part None) or one part of it."""
+
+    assignment: str
+    part: str | None
+    max_score: float
+
+    @property
+    def label(self):
+        """'cnn_step_by_step' or 'cnn_step_by_step core': the column's name, before any LMS id."""
+        return self.assignment if self.part is None else f"{self.assignment} {self.part}"
+
+
+def number(value):
+    """A score as the LMS reads it: '.' decimal point, at most 2 decimals, no trailing zeros."""
+    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def part_maxima(assignment):
+    """{'core': max, 'optional': max, None: max of every other graded or task cell} of an assignment."""
+    maxima = {"core": 0.0, "optional": 0.0, None: 0.0}
+    for notebook in assignment.notebooks:
+        for cell in [*notebook.grade_cells, *notebook.task_cells]:
+            maxima[part_of(cell.name)] += cell.max_score or 0.0
+    return maxima
+
+
+def assignment_columns(assignment, parts):
+    """The grade columns of one assignment under the `parts` setting."""
+    maxima = part_maxima(assignment)
+    has_parts = maxima["core"] or maxima["optional"]
+    if parts == "total" or not has_parts:
+        # An assignment without core/optional checks has nothing to split: one column.
+        return [Column(assignment.name, None, assignment.max_score)]
+    if maxima[None]:
+        # Points outside both parts would be in no column: the LMS total would be wrong.
+        raise ExportError(
+            f"{assignment.name} has {number(maxima[None])} points in cells that are neither core nor optional, "
+            "so separate core/optional columns would drop them: export with parts = 'total'"
+        )
+    return [Column(assignment.name, part, maxima[part]) for part in PARTS]
+
+
+def net_scores(submission):
+    """{None: total, 'core': score, 'optional': score}, late penalty applied, of one submission."""
+    raw = {None: 0.0, "core": 0.0, "optional": 0.0}
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            score = grade.score or 0.0
+            raw[None] += score
+            part = part_of(grade.cell.name)
+            if part:
+                raw[part] += score
+    total = max(0.0, raw[None] - submission.late_submission_penalty)
+    # The penalty is shared by the parts in proportion, so core + optional == total.
+    share = total / raw[None] if raw[None] else 0.0
+    return {None: total, "core": raw["core"] * share, "optional": raw["optional"] * share}
+
+
+def student_name(student):
+    """'Last, First' (how Canvas lists students); the id when the roster gave no name."""
+    names = [name for name in (student.last_name, student.first_name) if name]
+    return ", ".join(names) if names else student.id
+
+
+class LmsExport(ExportPlugin):
+    """What both LMS files share: the columns, scores, student selection and writing the file."""
+
+    default_file = "lms.csv"
+
+    parts = Enum(
+        ["total", "separate"],
+        default_value="total",
+        help="'total': one grade column per assignment; 'separate': core and optional columns.",
+    ).tag(config=True)
+
+    missing = Enum(
+        ["zero", "blank"],
+        default_value="zero",
+        help="The grade of a student with no submission: 0, or an empty cell (no grade imported).",
+    ).tag(config=True)
+
+    skip_unmatched = Bool(
+        False,
+        help="Leave out students without the LMS identifier (default: stop and list them).",
+    ).tag(config=True)
+
+    match_fields = "LMS identifier"  # named in the message about students the LMS cannot match
+
+    # --- what each LMS defines ---
+
+    def header(self, columns):
+        """The header row (identity columns, then one per grade column)."""
+        raise NotImplementedError
+
+    def extra_rows(self, columns):
+        """Rows between the header and the students (Canvas: Points Possible)."""
+        return []
+
+    def identity(self, student, fields):
+        """The identity cells of a student's row, or None if the LMS could not match the student."""
+        raise NotImplementedError
+
+    # --- shared ---
+
+    def export(self, gradebook):
+        path = self.to or self.default_file
+        try:
+            head, body = self.rows(gradebook)
+        except ExportError as error:
+            self.log.error("%s: nothing exported. %s", type(self).__name__, error)
+            sys.exit(1)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(head + body)
+        self.log.info("Exported %d students to %s", len(body), path)
+
+    def rows(self, gradebook):
+        """(header rows, one row per student); ExportError if the file would be wrong."""
+        assignments = self.assignments(gradebook)
+        columns = [column for assignment in assignments for column in assignment_columns(assignment, self.parts)]
+        head = [self.header(columns), *self.extra_rows(columns)]
+        fields = roster.lms_fields(gradebook)
+        body, unmatched = [], []
+        for student in self.students(gradebook):
+            identity = self.identity(student, fields.get(student.id, {}))
+            if identity is None:
+                unmatched.append(student.id)
+                continue
+            scores = {a.name: self.scores(gradebook, a.name, student.id) for a in assignments}
+            body.append(identity + [self.cell(scores[column.assignment], column) for column in columns])
+        self.check_unmatched(unmatched)
+        return head, body
+
+    def assignments(self, gradebook):
+        """The assignments to export (all, or those named with --assignment), in nbgrader's order."""
+        wanted = [str(name) for name in self.assignment]
+        chosen = [a for a in gradebook.assignments if not wanted or a.name in wanted]
+        if not chosen:
+            raise ExportError(f"no assignment to export (gradebook has: {[a.name for a in gradebook.assignments]})")
+        return chosen
+
+    def students(self, gradebook):
+        """The students to export (all, or those named with --student), by last name, first name, id."""
+        wanted = [str(student_id) for student_id in self.student]
+        chosen = [s for s in gradebook.students if not wanted or s.id in wanted]
+        return sorted(chosen, key=lambda s: (s.last_name or "", s.first_name or "", s.id))
+
+    def scores(self, gradebook, assignment, student_id):
+        """net_scores() of the student's submission; None if they did not submit."""
+        try:
+            return net_scores(gradebook.find_submission(assignment, student_id))
+        except MissingEntry:
+            return None
+
+    def cell(self, scores, column):
+        """The grade cell of one column: the score, or the `missing` setting's value."""
+        if scores is None:
+            return "0" if self.missing == "zero" else ""
+        return number(scores[column.part])
+
+    def check_unmatched(self, unmatched):
+        """Students the LMS cannot match: stop (default) or warn and leave them out."""
+        if not unmatched:
+            return
+        if self.skip_unmatched:
+            self.log.warning("Left out (no %s): %s", self.match_fields, ", ".join(unmatched))
+            return
+        raise ExportError(
+            f"{len(unmatched)} student(s) have no {self.match_fields}, so the LMS could not match their row: "
+            f"{', '.join(unmatched)}. Add them to the roster (python -m cnnkit.results.roster import roster.csv), "
+            f"or set {type(self).__name__}.skip_unmatched = True to leave them out."
+        )
+
+
+class CanvasExport(LmsExport):
+    """A Canvas gradebook import file ("Grades > Import").
+
+    Columns: Student, ID, SIS User ID, SIS Login ID, Section, then '<name> (<Canvas assignment id>)'
+    per grade column; the second row gives each column's points possible. Canvas matches a student
+    by ID (lms_user_id), SIS User ID or SIS Login ID, and an assignment by the id in parentheses:
+    a column without one would be imported as a new assignment, so every column needs its id in
+    CanvasExport.assignment_ids (keyed by the column's name without the id).
+    """
+
+    default_file = "canvas.csv"
+    match_fields = "Canvas ID, SIS User ID or SIS Login ID"
+    IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+    assignment_ids = Dict(
+        help=(
+            "Canvas assignment id of each grade column, keyed by the column's name: the assignment "
+            "('cnn_step_by_step'), or with parts = 'separate' the part ('cnn_step_by_step core')."
+        ),
+    ).tag(config=True)
+
+    def header(self, columns):
+        self.check_assignment_ids(columns)
+        return self.IDENTITY + [f"{column.label} ({self.assignment_ids[column.label]})" for column in columns]
+
+    def extra_rows(self, columns):
+        # Canvas reads the row whose Student cell is "Points Possible" as each column's maximum.
+        return [["Points Possible", "", "", "", ""] + [number(column.max_score) for column in columns]]
+
+    def identity(self, student, fields):
+        ids = [student.lms_user_id, fields.get("sis_user_id"), fields.get("sis_login_id")]
+        if not any(ids):
+            return None
+        return [student_name(student), *(value or "" for value in ids), fields.get("section") or ""]
+
+    def check_assignment_ids(self, columns):
+        """Every column has a numeric Canvas assignment id, else say exactly what to set."""
+        missing = [column.label for column in columns if not str(self.assignment_ids.get(column.label, ""))]
+        if missing:
+            example = ", ".join(f'"{label}": "<Canvas assignment id>"' for label in missing)
+            raise ExportError(
+                f"no Canvas assignment id for {', '.join(missing)}. Canvas shows it in the assignment's address "
+                f"(.../assignments/<id>). Set it in nbgrader_config.py: c.CanvasExport.assignment_ids = {{{example}}}"
+            )
+        for label in [column.label for column in columns]:
+            value = self.assignment_ids[label]
+            if not str(value).isdigit():
+                raise ExportError(f"Canvas assignment id {value!r} of {label} is not a number (Canvas ids are numbers)")
+
+
+class MoodleExport(LmsExport):
+    """A Moodle grade import file ("Grades > Import > CSV file").
+
+    Columns: the key the students are matched on (MoodleExport.key_field), then one grade column per
+    grade column, named after the assignment (or '<assignment> core' ...). No points row: Moodle
+    takes the maximum from its grade item. In Moodle's import form, map the key column to the
+    same user field and each grade column to its grade item.
+    """
+
+    default_file = "moodle.csv"
+
+    # key_field -> (header, where the value comes from): Moodle's names for its user fields.
+    KEYS = {
+        "email": ("Email address", lambda student, fields: student.email),
+        "idnumber": ("ID number", lambda student, fields: fields.get("sis_user_id")),
+        "username": ("Username", lambda student, fields: fields.get("sis_login_id")),
+    }
+
+    key_field = Enum(
+        list(KEYS),
+        default_value="email",
+        help="Moodle user field the rows are matched on: email (roster email), idnumber (roster sis_user_id) "
+        "or username (roster sis_login_id).",
+    ).tag(config=True)
+
+    @property
+    def match_fields(self):
+        return f"{self.key_field} (MoodleExport.key_field)"
+
+    def header(self, columns):
+        return [self.KEYS[self.key_field][0]] + [column.label for column in columns]
+
+    def identity(self, student, fields):
+        value = self.KEYS[self.key_field][1](student, fields)
+        return [value] if value else None

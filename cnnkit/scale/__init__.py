@@ -1,0 +1,1 @@
+"""Grading a whole class fast, with the same results as stock ``nbgrader autograde``."""

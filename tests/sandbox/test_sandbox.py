@@ -1,0 +1,470 @@
+"""The sandbox: code in a submission, run by the real `nbgrader autograde`, reaches nothing it should not.
+
+One autograde batch holds every attack, an honest student and a victim. The attacks sit in the
+first solution cell, in front of the correct answer; every other answer is correct too.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import stat
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnkit import course
+from cnnkit.results import scores
+from cnnkit.sandbox import launch as sandbox_launch
+from cnnkit.spec import notebook, samples
+from tests.support import copy_course, db_url, run_nbgrader
+
+DOCS = course.ROOT / "docs" / "security.md"
+NOTEBOOK = f"{course.ASSIGNMENT}.ipynb"
+FULL_MARKS = 150
+# In the command line of every process the attacks start, to find survivors in /proc.
+MARK = f"cnnkit-sandbox-test-{uuid.uuid4().hex[:8]}"
+# Planted in files the sandbox must not read; none may show up in an attacker's outputs.
+SECRET = f"cnnkit-secret-{uuid.uuid4().hex[:8]}"
+SECRET_PATTERN = re.compile(r"cnnkit-secret-[0-9a-f]+|SQLite format 3")
+SETTLE = 5  # seconds after autograde to look again for what the daemon would do
+CELL_TIMEOUT = 20  # seconds (the course's 120 would make the sleeping submission slow)
+
+
+def integration_block():
+    """The nbgrader_config.py lines of docs/security.md (section Integration, first python block)."""
+    section = DOCS.read_text().split("## Integration", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+
+
+def sandboxed_course(target, extra_config=""):
+    """A course copy whose configuration runs student code in the sandbox (as documented)."""
+    root = copy_course(target)
+    config = root / "nbgrader_config.py"
+    text = config.read_text()
+    if "sandbox.KERNEL_NAME" not in text:
+        text = f"{text}\n{integration_block()}"
+    config.write_text(f"{text}\n{extra_config}")
+    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    return root
+
+
+def submit(root, student, attack="", extra=""):
+    """A submission with every answer right, attack code first in the first solution cell."""
+    answers = notebook.solutions()
+    answers["zero_pad"] = f"{attack}\n\n{answers['zero_pad']}{extra}"
+    samples.write_submission(root, student, notebook.fill_in(samples.release_notebook(), answers))
+
+
+def plant_secrets(root):
+    """Mark the files an attacker wants: the solution notebook and the trusted reference."""
+    master = root / "source" / course.ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(str(master), as_version=4)
+    nb.cells[0].source = f"{SECRET}\n\n{nb.cells[0].source}"
+    nbformat.write(nb, str(master))
+    reference = root / "cnnkit" / "reference.py"
+    reference.write_text(f"# {SECRET}\n{reference.read_text()}")
+    (root / "canary.txt").write_text("canary\n")
+
+
+def read_attack(root, port):
+    """Reads what it must not (absolute and relative paths), then tries the network."""
+    home = next((p for p in (Path.home() / ".profile", Path.home() / ".bashrc") if p.exists()), None)
+    targets = {
+        "source": root / "source" / course.ASSIGNMENT / NOTEBOOK,
+        "gradebook": root / "gradebook.db",
+        "config": root / "nbgrader_config.py",
+        "other-submitted": root / "submitted" / "alice" / course.ASSIGNMENT / NOTEBOOK,
+        "other-autograded": root / "autograded" / "alice" / course.ASSIGNMENT / NOTEBOOK,
+        "reference": root / "cnnkit" / "reference.py",
+        "rel-source": f"../../../source/{course.ASSIGNMENT}/{NOTEBOOK}",
+        "rel-gradebook": "../../../gradebook.db",
+        "rel-reference": "../../../cnnkit/spec/reference.py",
+        "rel-other-submitted": f"../../../submitted/alice/{course.ASSIGNMENT}/{NOTEBOOK}",
+        "rel-other-autograded": f"../../alice/{course.ASSIGNMENT}/{NOTEBOOK}",
+        **({"home": home} if home else {}),
+    }
+    return f"""
+import os, re, socket
+print(f"IDENTITY uid={{os.getuid()}} host={{socket.gethostname()}}")
+for label, path in { ({k: str(v) for k, v in targets.items()})!r}.items():
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read().decode("latin-1")
+        print("READ", label, re.findall(r"cnnkit-secret-[0-9a-f]+", data), data[:300])
+    except OSError as error:
+        print("BLOCKED", label, error)
+for label, address in [("tcp-local", ("127.0.0.1", {port})), ("tcp-outside", ("1.1.1.1", 53))]:
+    try:
+        socket.create_connection(address, timeout=3).close()
+        print("REACHED", label)
+    except OSError as error:
+        print("BLOCKED", label, error)
+try:
+    print("REACHED dns", socket.getaddrinfo("pypi.org", 443))
+except OSError as error:
+    print("BLOCKED dns", error)
+"""
+
+
+def write_targets(root):
+    return {
+        "course-root": root / "pwned.txt",
+        "gradebook": root / "gradebook.db",
+        "canary": root / "canary.txt",
+        "source": root / "source" / course.ASSIGNMENT / "pwned.txt",
+        "kit": root / "cnnkit" / "pwned.py",
+        "other-autograded": root / "autograded" / "alice" / course.ASSIGNMENT / "pwned.txt",
+        "venv": Path(sys.prefix) / f"{MARK}-pwned.txt",
+        "relative": "../../../pwned-relative.txt",
+    }
+
+
+def write_attack(root):
+    """Writes outside its folder, then plants a symlink and a FIFO for nbgrader's own writes to hit."""
+    targets = {k: str(v) for k, v in write_targets(root).items()}
+    canary = str(root / "canary.txt")
+    return f"""
+import os
+for label, path in {targets!r}.items():
+    try:
+        with open(path, "a") as handle:
+            handle.write("PWNED")
+        print("WROTE", label)
+    except OSError as error:
+        print("BLOCKED", label, error)
+for path in ("own-output.txt", "/tmp/{MARK}-private.txt"):
+    with open(path, "w") as handle:
+        handle.write("allowed")
+os.symlink({canary!r}, "planted-link")
+os.remove("{NOTEBOOK}")
+os.symlink({canary!r}, "{NOTEBOOK}")
+os.mkfifo("planted-fifo")
+print("PLANTED")
+"""
+
+
+def process_attack(root):
+    """A double-forked daemon striking every half second, 20 GB of memory, a bounded fork bomb, a 1 GB file."""
+    strike = [str(root / "gradebook.db"), f"/tmp/{MARK}-daemon.txt", "daemon-was-here.txt"]
+    daemon = f"# {MARK}-daemon\nimport time\nfor _ in range(120):\n    time.sleep(0.5)\n    for path in {strike!r}:\n"
+    daemon += "        try:\n            open(path, 'ab').write(b'x')\n        except OSError:\n            pass\n"
+    return f"""
+import os, sys
+import numpy as np
+pid = os.fork()
+if pid == 0:
+    try:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", {daemon!r}])
+    finally:
+        os._exit(0)
+os.waitpid(pid, 0)
+print("DAEMON started")
+try:
+    hog = np.empty(20 * 2**30, dtype=np.uint8)
+    print("ALLOCATED 20 GB")
+except MemoryError as error:
+    print("BLOCKED memory", error)
+children = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        try:
+            os.execv("/bin/sh", ["sh", "-c", "sleep 60", "{MARK}-fork"])
+        finally:
+            os._exit(1)
+    children += 1
+print("FORKED", children)
+megabytes = 0
+try:
+    with open("big.bin", "wb", buffering=0) as handle:
+        for _ in range(1024):
+            handle.write(bytes(2**20))
+            megabytes += 1
+    print("WROTE 1 GB")
+except OSError as error:
+    print("BLOCKED file after", megabytes, "MB", error)
+"""
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it gets."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def survivors():
+    """Processes anywhere on the machine whose command line carries this run's mark."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if MARK.encode() in cmdline:
+            found.append(cmdline.replace(b"\0", b" ").decode())
+    return found
+
+
+def fingerprint(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest(), stat.S_IMODE(path.stat().st_mode)
+
+
+def total(root, student):
+    cells = scores.cell_scores(db_url(root), student)
+    return sum(cells.values()) if cells else None
+
+
+def graded(root, student):
+    return root / "autograded" / student / course.ASSIGNMENT / NOTEBOOK
+
+
+def printed(root, student):
+    """The lines the graded notebook of student printed (stream outputs)."""
+    nb = nbformat.read(str(graded(root, student)), as_version=4)
+    streams = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "stream"]
+    return [line for output in streams for line in output.text.splitlines()]
+
+
+def starting(printed_lines, prefix):
+    return [line for line in printed_lines if line.startswith(prefix)]
+
+
+ATTACKERS = ("attack-read", "attack-write", "attack-process", "attack-sleep")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """The sandboxed course after one autograde batch and its feedback, with what was observed around it."""
+    root = sandboxed_course(tmp_path_factory.mktemp("sandbox") / "course", f"c.Execute.timeout = {CELL_TIMEOUT}\n")
+    plant_secrets(root)
+    listener = Listener()
+    submit(root, "alice", extra=f"\n# {SECRET}\n")
+    submit(root, "good")
+    submit(root, "attack-read", read_attack(root, listener.port))
+    submit(root, "attack-write", write_attack(root))
+    submit(root, "attack-process", process_attack(root))
+    submit(root, "attack-sleep", extra="\nimport time\n\ntime.sleep(10**6)\n")
+    canary = fingerprint(root / "canary.txt")
+    started = time.monotonic()
+    autograde = run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False)
+    finished = time.monotonic()
+    left_at_once = survivors()
+    daemon_trace = graded(root, "attack-process").parent / "daemon-was-here.txt"
+    daemon_writes = daemon_trace.stat().st_size if daemon_trace.exists() else 0
+    feedback = run_nbgrader(root, "generate_feedback", course.ASSIGNMENT, check=False)
+    listener.stop()
+    yield {
+        "root": root,
+        "autograde": autograde,
+        "feedback": feedback,
+        "seconds": finished - started,
+        "graded_at": finished,
+        "survivors": left_at_once,
+        "daemon_writes": daemon_writes,
+        "connections": listener.connections,
+        "canary": canary,
+        "gradebook": fingerprint(root / "gradebook.db"),
+        "totals": {s: total(root, s) for s in ("alice", "good", *ATTACKERS)},
+    }
+    # Only a broken sandbox leaves these; the tests have failed then, but the machine stays clean.
+    for escaped in (write_targets(root)["venv"], Path(f"/tmp/{MARK}-private.txt"), Path(f"/tmp/{MARK}-daemon.txt")):
+        escaped.unlink(missing_ok=True)
+
+
+def test_batch_completes_and_correct_work_gets_full_marks(batch):
+    """Does an honest submission still get 150 in the sandbox, next to the attacks?"""
+    assert batch["autograde"].returncode == 0, batch["autograde"].stderr[-3000:]
+    assert batch["feedback"].returncode == 0, batch["feedback"].stderr[-3000:]
+    assert batch["totals"]["good"] == FULL_MARKS
+    assert batch["totals"]["alice"] == FULL_MARKS
+    for student in ATTACKERS:
+        assert graded(batch["root"], student).is_file()
+
+
+def test_kernel_is_the_sandbox(batch):
+    """Is the configured kernel the one autograde launched (whatever the notebook's kernelspec says)?"""
+    assert "IDENTITY uid=65534 host=sandbox" in printed(batch["root"], "attack-read")
+
+
+def test_nothing_of_the_course_is_readable(batch):
+    lines = printed(batch["root"], "attack-read")
+    assert not starting(lines, "READ"), starting(lines, "READ")
+    assert len(starting(lines, "BLOCKED")) >= 11 + 3
+    for student in ATTACKERS:
+        graded_json = graded(batch["root"], student).read_text()
+        html = (batch["root"] / "feedback" / student / course.ASSIGNMENT / f"{course.ASSIGNMENT}.html").read_text()
+        assert not SECRET_PATTERN.search(graded_json), student
+        assert not SECRET_PATTERN.search(html), student
+
+
+def test_no_network(batch):
+    lines = printed(batch["root"], "attack-read")
+    assert not starting(lines, "REACHED"), starting(lines, "REACHED")
+    blocked = [line.split()[1] for line in starting(lines, "BLOCKED tcp") + starting(lines, "BLOCKED dns")]
+    assert blocked == ["tcp-local", "tcp-outside", "dns"]
+    assert batch["connections"] == 0
+
+
+def test_writes_stay_in_the_working_copy(batch):
+    root = batch["root"]
+    mine = graded(root, "attack-write").parent
+    lines = printed(root, "attack-write")
+    assert not starting(lines, "WROTE"), starting(lines, "WROTE")
+    assert len(starting(lines, "BLOCKED")) == len(write_targets(root))
+    for label, path in write_targets(root).items():
+        if label not in ("gradebook", "canary"):
+            assert not (mine / path).resolve().exists(), label
+    assert fingerprint(root / "canary.txt") == batch["canary"]
+    assert (mine / "own-output.txt").read_text() == "allowed"
+    assert not Path(f"/tmp/{MARK}-private.txt").exists()  # its /tmp was private
+
+
+def test_planted_symlink_and_fifo_are_removed_before_nbgrader_writes(batch):
+    mine = graded(batch["root"], "attack-write")
+    assert "PLANTED" in printed(batch["root"], "attack-write")
+    assert not mine.is_symlink() and mine.is_file()
+    assert not os.path.lexists(mine.parent / "planted-link")
+    assert not os.path.lexists(mine.parent / "planted-fifo")
+    assert fingerprint(batch["root"] / "canary.txt") == batch["canary"]
+    # The working copy belongs to the grader again (under root, the sandbox user owned it while it ran).
+    assert {path.lstat().st_uid for path in mine.parent.rglob("*")} == {os.geteuid()}
+
+
+def test_a_hung_cell_is_interrupted_and_grading_goes_on(batch):
+    """Do interrupts reach the kernel through the relay (the kernelspec asks for interrupt messages)?"""
+    assert batch["totals"]["attack-sleep"] == FULL_MARKS
+    nb = nbformat.read(str(graded(batch["root"], "attack-sleep")), as_version=4)
+    errors = [
+        o.ename for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"
+    ]
+    assert errors and errors[0] in ("KeyboardInterrupt", "CellTimeoutError"), errors
+
+
+def test_validate_runs_in_the_sandbox(batch):
+    """nbgrader validate starts the same kernel: this notebook passes only inside the sandbox."""
+    folder = batch["root"] / "validation" / course.ASSIGNMENT
+    shutil.copytree(batch["root"] / "release" / course.ASSIGNMENT, folder)
+    answers = notebook.solutions()
+    check = 'import os, socket\nassert (os.getuid(), socket.gethostname()) == (65534, "sandbox"), "not sandboxed"\n'
+    answers["zero_pad"] = check + answers["zero_pad"]
+    nbformat.write(notebook.fill_in(samples.release_notebook(), answers), str(folder / NOTEBOOK))
+    result = run_nbgrader(batch["root"], "validate", str(folder / NOTEBOOK))
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout[-2000:]
+
+
+def test_resource_limits(batch):
+    lines = printed(batch["root"], "attack-process")
+    limits = sandbox_launch.Limits()
+    assert starting(lines, "BLOCKED memory"), "20 GB were allocated"
+    forked = int(starting(lines, "FORKED")[0].split()[1])
+    assert 0 < forked < limits.processes
+    assert starting(lines, "BLOCKED file after"), "a 1 GB file was written"
+    big = graded(batch["root"], "attack-process").parent / "big.bin"
+    assert big.stat().st_size <= limits.file_mb * sandbox_launch.MB
+
+
+def test_no_process_outlives_its_notebook(batch):
+    """Nothing the submissions started runs after autograde, and the daemon never strikes."""
+    assert "DAEMON started" in printed(batch["root"], "attack-process")
+    assert batch["survivors"] == []
+    time.sleep(max(0.0, batch["graded_at"] + SETTLE - time.monotonic()))
+    assert survivors() == []
+    assert fingerprint(batch["root"] / "gradebook.db") == batch["gradebook"]
+    assert {student: total(batch["root"], student) for student in batch["totals"]} == batch["totals"]
+    assert not Path(f"/tmp/{MARK}-daemon.txt").exists()
+    # It wrote into its own working copy while the notebook ran, and not once since.
+    trace = graded(batch["root"], "attack-process").parent / "daemon-was-here.txt"
+    assert batch["daemon_writes"] > 0
+    assert trace.stat().st_size == batch["daemon_writes"]
+
+
+def test_autograde_refuses_without_a_sandbox_unless_told_otherwise(tmp_path):
+    root = sandboxed_course(tmp_path / "course")
+    submit(root, "good")
+    missing = {"CNNKIT_BWRAP": str(tmp_path / "no-bwrap")}
+    refused = run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False, env=missing)
+    assert refused.returncode != 0
+    assert "refuses to run student code without a sandbox" in refused.stderr
+    assert "CNNKIT_ALLOW_UNSANDBOXED=1" in refused.stderr
+    assert not (root / "autograded" / "good").exists()
+    allowed = run_nbgrader(root, "autograde", course.ASSIGNMENT, env={**missing, "CNNKIT_ALLOW_UNSANDBOXED": "1"})
+    assert "WITHOUT a sandbox" in allowed.stderr
+    assert total(root, "good") == FULL_MARKS
+
+
+def test_clean_up_removes_links_and_special_files(tmp_path):
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "kept.txt").write_text("kept")
+    (work / "link").symlink_to(tmp_path)
+    (work / "sub" / "link").symlink_to("/etc/passwd")
+    os.mkfifo(work / "fifo")
+    removed = sandbox_launch.sanitize_workdir(work)
+    assert sorted(Path(p).relative_to(work).as_posix() for p in removed) == ["fifo", "link", "sub/link"]
+    assert sorted(p.name for p in work.rglob("*")) == ["kept.txt", "sub"]
+
+
+def test_launcher_refuses_a_course_folder(tmp_path):
+    (tmp_path / "gradebook.db").write_text("")
+    with pytest.raises(sandbox_launch.SandboxError, match="course"):
+        sandbox_launch.check_workdir(tmp_path, sandbox_launch.python_roots())
+    with pytest.raises(sandbox_launch.SandboxError, match="overlaps"):
+        sandbox_launch.check_workdir(Path(sandbox_launch.python_roots()[0]), sandbox_launch.python_roots())
+
+
+def test_relay_never_follows_a_planted_symlink(tmp_path):
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "real"))
+    server.listen()
+    (tmp_path / "k-1").symlink_to(tmp_path / "real")
+    dir_fd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    try:
+        sandbox_launch.connect_kernel_socket(dir_fd, "real").close()
+        with pytest.raises(ConnectionRefusedError):
+            sandbox_launch.connect_kernel_socket(dir_fd, "k-1")
+    finally:
+        os.close(dir_fd)
+        server.close()
+
+
+def test_socket_folders_of_killed_launchers_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox_launch.tempfile, "gettempdir", lambda: str(tmp_path))
+    dead = tmp_path / f"{sandbox_launch.RUNDIR_PREFIX}{2**22 + 1}-abc"  # above any pid_max
+    alive = tmp_path / f"{sandbox_launch.RUNDIR_PREFIX}{os.getpid()}-abc"
+    for folder in (dead, alive):
+        (folder / "k-1").mkdir(parents=True)
+    sandbox_launch.remove_stale_rundirs()
+    assert not dead.exists() and alive.exists()

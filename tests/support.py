@@ -1,0 +1,44 @@
+"""Helpers shared by the tests: a throwaway copy of the course, and the real nbgrader command line."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cnnkit import course
+
+COURSE_FILES = ("source", "release", "nbgrader_config.py", "cnnkit")
+BIN = Path(sys.executable).parent
+
+
+def copy_course(target):
+    """A copy of the course (source, release, config, kit) with no generated state."""
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for name in COURSE_FILES:
+        path = course.ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, target / name, ignore=ignore)
+        else:
+            shutil.copy(path, target / name)
+    return target
+
+
+def run_nbgrader(root, *args, check=True, cwd=None, env=None):
+    """Run the real nbgrader command line; returns the CompletedProcess (output as text)."""
+    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    result = subprocess.run(
+        [str(BIN / "nbgrader"), *args],
+        cwd=cwd or root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def db_url(root):
+    return f"sqlite:///{root / 'gradebook.db'}"
