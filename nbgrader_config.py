@@ -25,7 +25,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from cnnkit import sandbox  # noqa: E402
-from cnnkit.grading import batch
+from cnnkit.grading import batch, time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.grading.scrub import ScrubHiddenTests  # noqa: E402
@@ -40,15 +40,16 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Every autograde batch starts with a gradebook backup (backups/) and regrades submissions whose
 # grading was interrupted; each finished submission gets a marker file (see cnnkit/grading/batch.py).
-if batch.is_autograde_command():
-    batch.prepare_autograde(HERE)
+# nbgrader builds Autograde's exporter once per command, before it decides which submissions to skip:
+# batch.AutogradeStart (nbgrader's notebook exporter otherwise) runs batch.prepare_autograde then.
+c.Autograde.exporter_class = batch.AutogradeStart
 c.Autograde.post_convert_hook = batch.mark_graded
 
-# Running the student's notebook: a hung cell is interrupted after this many seconds,
-# and the whole notebook gets ContainedExecute.notebook_budget seconds.
-c.Execute.timeout = 120
-c.ContainedExecute.notebook_budget = 600
-# Parallel autograde (cnnkit.scale.parallel) boots each next kernel ahead; it may import these then, as the
+# Running the student's notebook: a hung cell is interrupted after Execute.timeout seconds, and the
+# whole notebook gets ContainedExecute.notebook_budget seconds. Every time limit: cnnkit/grading/time_policy.py.
+c.Execute.timeout = time_policy.CELL_TIMEOUT
+c.ContainedExecute.notebook_budget = time_policy.NOTEBOOK_BUDGET
+# Parallel autograde (cnnkit.scale.worker) boots each next kernel ahead; it may import these then, as the
 # notebook's first cell does (a kernel whose imports print or warn is not used). Stock commands ignore it.
 c.ContainedExecute.spare_kernel_imports = ["numpy", "matplotlib.pyplot"]
 # Outputs kept in autograded notebooks and feedback.
@@ -108,6 +109,6 @@ c.ExportApp.plugin_class = "cnnkit.results.export.PartsCsvExport"
 # /usr are visible, no network, resource limits (docs/security.md). Every nbgrader command that
 # starts a kernel from this folder uses it; autograde refuses to run where it cannot start
 # (opt out explicitly with CNNKIT_ALLOW_UNSANDBOXED=1).
-sandbox.configure(required=True)
+sandbox.configure(required=True, cpu_seconds=time_policy.SANDBOX_CPU_SECONDS)
 c.Execute.kernel_name = sandbox.KERNEL_NAME
 c.Autograde.pre_convert_hook = sandbox.refuse_unsandboxed

@@ -3,9 +3,225 @@
 The rest of the kit reaches nbgrader through its public extension points (preprocessors, hooks,
 plugins, exporters, config). What has no public way in is wrapped here, one small function each,
 and ``check()`` fails loudly, naming what changed, when an upgrade removed or renamed something
-this module relies on (tests/test_compat.py runs it; so does every grading process at start).
+this module relies on (tests/grading/test_compat.py and tests/scale/test_compat_scale.py run it;
+so does every grading process at start).
 """
+
+import contextlib
+import functools
+import importlib
+import inspect
+import logging
+import sys
 
 # --- jupyter_client / nbclient (used by cnnkit.grading) -----------------------------------------
 
+
+class GradingApiChanged(RuntimeError):
+    """A jupyter_client, nbclient or nbgrader behaviour that cnnkit.grading relies on is gone (check_grading)."""
+
+
+@functools.cache
+def prompt_kernel_manager_class():
+    """jupyter_client's AsyncKernelManager, noticing within 10 ms (not 100 ms) that a kernel has exited.
+
+    After a shutdown request jupyter_client polls whether the kernel is still alive, every
+    ``pollinterval`` seconds of its private ``_async_wait``; there is no setting for it. A kernel
+    (a sandboxed one: its launcher too) is gone some 20 to 120 ms later, so the 100 ms poll added up
+    to 0.1 s per notebook. Only speed depends on it. One class per process (ContainedExecute's default).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class PromptKernelManager(AsyncKernelManager):
+        async def _async_wait(self, pollinterval=0.1):
+            await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+    PromptKernelManager.__qualname__ = PromptKernelManager.__name__
+    PromptKernelManager.__module__ = __name__
+    return PromptKernelManager
+
+
+def record_kernel_info(client, reply):
+    """Do with a kernel_info reply what jupyter_client's wait_for_ready does: adopt its protocol version.
+
+    A spare kernel's readiness is checked with the kit's own kernel_info request (cnnkit.grading.spare),
+    so the client must still learn the protocol version it speaks.
+    """
+    client._handle_kernel_info_reply(reply)
+
+
+def cleanup_kernel(executor):
+    """nbclient's own clean-up of a NotebookClient's kernel: shut it down, drop its manager and client.
+
+    Used before a dead kernel is replaced mid-notebook (cnnkit.grading.execute); nbclient has no
+    public call for it (it runs it itself only when the notebook ends).
+    """
+    executor._cleanup_kernel()
+
+
+def grading_apis():
+    """{name nbgrader, nbclient or jupyter_client may rename: what is installed under it, or None}."""
+    from jupyter_client.client import KernelClient
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient, util
+    from nbgrader.converters.base import BaseConverter
+
+    found = {
+        "AsyncKernelManager._async_wait": getattr(AsyncKernelManager, "_async_wait", None),
+        "KernelClient._handle_kernel_info_reply": getattr(KernelClient, "_handle_kernel_info_reply", None),
+        "NotebookClient._cleanup_kernel": getattr(NotebookClient, "_cleanup_kernel", None),
+        "nbclient.util.run_hook": getattr(util, "run_hook", None),
+        "BaseConverter.exporter_class": getattr(BaseConverter, "exporter_class", None),  # a config trait
+    }
+    for method in ("create_kernel_manager", "start_new_kernel", "start_new_kernel_client", "execute_cell", "output"):
+        found[f"NotebookClient.{method}"] = getattr(NotebookClient, method, None)
+    return found
+
+
+def check_grading():
+    """Fail loudly, naming it, if something cnnkit.grading relies on above is gone from the installed versions."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbgrader.converters.base import BaseConverter
+
+    missing = [name for name, found in grading_apis().items() if found is None]
+    if missing:
+        raise GradingApiChanged(f"cnnkit.grading needs {', '.join(missing)}, which the installed version lacks")
+    if "pollinterval" not in inspect.signature(AsyncKernelManager._async_wait).parameters:
+        raise GradingApiChanged("AsyncKernelManager._async_wait no longer takes pollinterval")
+    # cnnkit.grading.batch.AutogradeStart runs when the converter builds its exporter: that must come
+    # before nbgrader decides which submissions to skip (convert_notebooks -> init_destination).
+    start = inspect.getsource(BaseConverter.start)
+    built, converted = start.find("self.exporter_class("), start.find("self.convert_notebooks()")
+    if not 0 <= built < converted:
+        raise GradingApiChanged("BaseConverter.start no longer builds its exporter before converting the notebooks")
+
+
 # --- nbgrader applications and the interpreter (used by cnnkit.scale) ---------------------------
+
+
+class ScaleApiChanged(RuntimeError):
+    """An nbgrader or interpreter behaviour that cnnkit.scale relies on is gone (raised by check_scale)."""
+
+
+def skip_unused_slow_imports():
+    """Keep jsonschema from compiling an RFC 3987 grammar in this process: 0.8 s of CPU per process.
+
+    When the optional rfc3987-syntax package is installed, importing jsonschema (which nbformat,
+    hence nbgrader, does) builds some 35 Earley parsers for the "iri" formats; nothing in
+    nbformat, nbgrader or the kit checks those formats (upstream: python-jsonschema/jsonschema#1428).
+    A None entry in sys.modules makes the import fail, so jsonschema skips those two format
+    checkers as it does when the package is absent. Call it before anything imports jsonschema.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def forget_package(name):
+    """Drop package name and its submodules from sys.modules: the next import loads them from sys.path again.
+
+    Used by a Dask worker when a batch brings a newer kit than the one it imported for an earlier batch.
+    """
+    for loaded in [module for module in sys.modules if module == name or module.startswith(name + ".")]:
+        del sys.modules[loaded]
+
+
+@contextlib.contextmanager
+def nbgrader_app(argv):
+    """NbGraderApp's process-wide singleton, initialized as `nbgrader <argv>` would be; reset afterwards.
+
+    The config files are loaded from the current directory as the command line loads them. The
+    reset (nbgrader's own, which clears the singleton and its subapp's) lets the next call start afresh.
+    """
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    app = NbGraderApp.instance()
+    try:
+        app.initialize(argv)
+        yield app
+    finally:
+        app.reset()
+
+
+def run_nbgrader_in_process(argv, log_stream):
+    """Run `nbgrader <argv>` in this process, its log into log_stream; the exit code.
+
+    0 when it ran through; the SystemExit code otherwise: 1 when nbgrader failed on a notebook
+    (it logged why), a message when the configuration stopped it.
+    """
+    from jupyter_core.application import NoStart
+
+    try:
+        with nbgrader_app(argv) as app:
+            app.init_logging(logging.StreamHandler, [log_stream], color=False, subapps=True)
+            app.start()
+    except NoStart:  # how a Jupyter app says its subcommand ran
+        return 0
+    except SystemExit as exit:
+        return exit.code
+    return 0
+
+
+def submitted_assignments(converter):
+    """{submitted assignment folder: [its notebook paths]} as an Autograde converter finds them.
+
+    nbgrader's own glob over the submitted directory (Autograde.init_notebooks); raises nbgrader's
+    NbGraderException (after logging the glob) when nothing matched.
+    """
+    converter.init_notebooks()
+    return dict(converter.assignments)
+
+
+def autograde_would_grade(converter, assignment, student, notebooks):
+    """Whether `nbgrader autograde` would grade this submission now (Autograde.init_destination).
+
+    Stock's rules: student_id_exclude, not yet autograded, --force, or a newer submission;
+    with --force or a newer submission, the old autograded folder is removed, as stock does.
+    """
+    converter.notebooks = sorted(notebooks)
+    return converter.init_destination(assignment, student)
+
+
+def check_scale():
+    """Fail loudly, naming it, if something cnnkit.scale relies on above is gone from the installed versions."""
+    from jupyter_core import application
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    from nbgrader.converters import Autograde
+
+    needed = {
+        "NbGraderApp.instance": getattr(NbGraderApp, "instance", None),
+        "NbGraderApp.initialize": getattr(NbGraderApp, "initialize", None),
+        "NbGraderApp.init_logging": getattr(NbGraderApp, "init_logging", None),
+        "NbGraderApp.start": getattr(NbGraderApp, "start", None),
+        "NbGraderApp.reset": getattr(NbGraderApp, "reset", None),
+        "NbGraderApp.clear_instance": getattr(NbGraderApp, "clear_instance", None),
+        "jupyter_core.application.NoStart": getattr(application, "NoStart", None),
+        "Autograde.init_notebooks": getattr(Autograde, "init_notebooks", None),
+        "Autograde.init_destination": getattr(Autograde, "init_destination", None),
+    }
+    missing = [name for name, found in needed.items() if found is None]
+    if missing:
+        raise ScaleApiChanged(f"cnnkit.scale needs {', '.join(missing)}, which the installed version lacks")
+    for method, attribute in (("init_notebooks", "self.assignments"), ("init_destination", "self.notebooks")):
+        if attribute not in inspect.getsource(getattr(Autograde, method)):
+            raise ScaleApiChanged(f"Autograde.{method} no longer uses {attribute}, which cnnkit.compat relies on")
+    if "clear_instance" not in inspect.getsource(NbGraderApp.reset):
+        raise ScaleApiChanged("NbGraderApp.reset no longer clears the singleton (clear_instance)")
+    probe = "cnnkit_compat_blocked_import_probe"
+    sys.modules.setdefault(probe, None)
+    try:
+        importlib.import_module(probe)
+    except ImportError:
+        pass
+    else:
+        raise ScaleApiChanged("a None entry in sys.modules no longer blocks an import")
+    finally:
+        sys.modules.pop(probe, None)
+
+
+def check():
+    """Every section's check: each ``check_<section>()`` of this module, in name order; the first failure raises.
+
+    Defined last so that it sees every section's check (a section adds one by defining check_<its name>).
+    """
+    for name, section_check in sorted(globals().items()):
+        if name.startswith("check_") and callable(section_check):
+            section_check()

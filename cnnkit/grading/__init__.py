@@ -1,10 +1,17 @@
 """The grading steps that run inside nbgrader's autograde, in pipeline order (nbgrader_config.py).
 
+- ``batch.AutogradeStart`` (``c.Autograde.exporter_class``): when autograde starts, the gradebook
+  backup and the removal of unfinished autograded folders (``batch.prepare_autograde``, which the
+  kit's coordinator calls itself); ``batch.mark_graded`` (post-convert hook) marks a finished one.
 - ``integrity.RecordSubmissionChanges``: before nbgrader restores locked cells, note what changed.
 - ``execute.ContainedExecute``: runs the notebook with a time budget, dead-kernel recovery and an
-  output cap, and the integrity probe after the last cell.
+  output cap, and the integrity probe after the last cell; ``spare``: the kernel it boots ahead
+  for the next notebook a grading process grades.
 - ``verify.VerifyResults``: decides every check cell's score outside the student's kernel.
 - ``scrub.ScrubHiddenTests``: redacts outputs that repeat hidden-test code.
 - ``integrity.IntegrityReport``: writes integrity.json for the instructor.
-- ``batch``: the gradebook backup before a batch and the markers that make an interrupted batch resume.
+
+``offline``: the same judging (VerifyResults) on answers run in this process, for the kit's samples and
+tests only (trusted code). ``time_policy``: every time limit on student code, in one place. The private jupyter_client and
+nbclient calls these steps need are in cnnkit.compat (its grading section).
 """

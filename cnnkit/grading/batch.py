@@ -1,10 +1,15 @@
 """Safe autograde batches: a gradebook backup first, and interrupted batches that resume.
 
-nbgrader skips a student whose autograded/ folder exists, even if the run that
-made it was killed halfway. So each fully graded submission gets a marker file
-(post-convert hook), and before a batch starts every autograded folder without
-the marker is removed, which makes plain `nbgrader autograde` regrade it.
-Both steps run from nbgrader_config.py, so stock commands get them too.
+nbgrader skips a student whose autograded/ folder exists, even if the run that made it was killed
+halfway. So each fully graded submission gets a marker file (``mark_graded``, nbgrader's
+post-convert hook), and before a batch starts every autograded folder without the marker is removed
+(``remove_unfinished``), which makes plain `nbgrader autograde` regrade it.
+
+``prepare_autograde(root)`` is that first step (backup, then clear unfinished work). It is called
+explicitly: by the kit's coordinator (cnnkit.scale) before it hands out submissions, and, for stock
+`nbgrader autograde` run from the course folder, by ``AutogradeStart``, the exporter that
+nbgrader_config.py names in ``c.Autograde.exporter_class`` (nbgrader builds it once per command,
+after finding the submissions and before deciding which of them to skip).
 """
 
 import shutil
@@ -13,26 +18,28 @@ import sys
 import time
 from pathlib import Path
 
+from nbconvert.exporters import NotebookExporter
+from traitlets import Bool
+
 from cnnkit import course
 
 MARKER = ".cnnkit-graded"
 KEEP_BACKUPS = 10
-_prepared = set()  # nbgrader loads its config several times per command: act once per course
-
-
-def is_autograde_command(argv=None):
-    argv = sys.argv if argv is None else argv
-    return Path(argv[0]).name == "nbgrader" and argv[1:2] == ["autograde"]
 
 
 def backup_gradebook(root):
-    """Copy gradebook.db to backups/ with SQLite's online backup (safe even while in use)."""
+    """Copy root/gradebook.db to root/backups/ with SQLite's online backup (safe even while in use).
+
+    Keeps the newest KEEP_BACKUPS copies; returns the new copy's path, or None without a gradebook.
+    """
     database = root / "gradebook.db"
     if not database.exists():
         return None
     folder = root / "backups"
     folder.mkdir(exist_ok=True)
-    target = folder / f"gradebook-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}.db"
+    # Named by the time to the microsecond, so that the names sort in the order the backups were made.
+    now = time.time_ns() // 1000
+    target = folder / f"gradebook-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now // 10**6))}-{now % 10**6:06d}.db"
     with sqlite3.connect(database) as source, sqlite3.connect(target) as copy:
         source.backup(copy)
     for old in sorted(folder.glob("gradebook-*.db"))[:-KEEP_BACKUPS]:
@@ -41,7 +48,7 @@ def backup_gradebook(root):
 
 
 def remove_unfinished(root):
-    """Remove autograded folders of submissions whose grading did not finish; returns the students."""
+    """Remove autograded folders of submissions whose grading did not finish; returns the students, sorted."""
     unfinished = []
     for folder in sorted((root / "autograded").glob(f"*/{course.ASSIGNMENT}")):
         if not (folder / MARKER).exists():
@@ -51,17 +58,39 @@ def remove_unfinished(root):
 
 
 def prepare_autograde(root):
-    """Run once at the start of an autograde command: back up, then clear unfinished work."""
+    """The first step of an autograde batch of the course at root: back up the gradebook, then clear unfinished work.
+
+    Says on stderr what it did. Every call backs up: call it once per batch.
+    """
     root = Path(root)
-    if root in _prepared:
-        return
-    _prepared.add(root)
     backup = backup_gradebook(root)
     unfinished = remove_unfinished(root)
     if backup:
         print(f"[cnnkit] gradebook backed up to {backup.relative_to(root)}", file=sys.stderr)
     if unfinished:
         print(f"[cnnkit] regrading unfinished submissions: {', '.join(unfinished)}", file=sys.stderr)
+
+
+class AutogradeStart(NotebookExporter):
+    """nbgrader's notebook exporter, whose construction starts the batch with ``prepare_autograde``.
+
+    For ``c.Autograde.exporter_class`` (a documented nbgrader option): Autograde builds its
+    exporter once per command, after finding the submissions and before deciding, for each, whether
+    to grade it or skip it; so the folders of unfinished submissions are gone in time to be regraded.
+    The exporter itself works as nbgrader's default one (NotebookExporter).
+    """
+
+    prepare_batch = Bool(
+        True,
+        help="Back up the gradebook and clear unfinished autograded folders when autograde starts. "
+        "The kit's grading processes turn it off: the coordinator prepared the real course already.",
+    ).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        coursedir = getattr(self.parent, "coursedir", None)  # the converter building it
+        if self.prepare_batch and coursedir is not None:
+            prepare_autograde(coursedir.root)
 
 
 def mark_graded(assignment, student, notebooks):

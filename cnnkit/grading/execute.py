@@ -16,26 +16,23 @@ while a cell runs. Here:
 
 Two things only make it faster, never change a result:
 
-- a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms;
-- with ``spare_kernel_dir`` set (cnnkit.scale.parallel's grading processes do), once this
-  notebook's kernel is ready a *spare* kernel starts in an empty folder there, for the next
-  notebook this process grades: it boots (and its client connects) while this one runs.
-  The next notebook takes it over once it is ready: the working copy's files move into the
-  spare's folder, which then takes the working copy's place (a rename: the running kernel,
-  and its sandbox's bind mount, follow the folder). So the kernel runs in the submission's
-  folder as a fresh one would; it has run nothing but its own start-up.
+- a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms
+  (``compat.prompt_kernel_manager_class``);
+- with ``spare_kernel_dir`` set (cnnkit.scale's grading processes set it), once this notebook's
+  kernel is ready a *spare* kernel starts for the next notebook this process grades, which takes
+  it over once it is ready (``start_spare``, ``take_over``; the spare itself: cnnkit.grading.spare).
+
+The limits' defaults come from cnnkit.grading.time_policy; nbgrader_config.py sets them from there too.
 """
 
 import copy
-import os
-import queue
+import functools
 import shutil
 import signal
 import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_hook
@@ -45,11 +42,20 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from cnnkit import course
+from cnnkit import compat, course
+from cnnkit.grading import spare as spares
 from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
-from cnnkit.sandbox.launch import hand_over
+from cnnkit.grading.spare import SpareKernel
+from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
 
 RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
+
+
+@functools.cache
+def installed_versions_checked():
+    """compat.check_grading(), once per process: GradingApiChanged names what an upgrade changed."""
+    compat.check_grading()
+    return True
 
 
 def error_output(ename, evalue):
@@ -65,200 +71,12 @@ def probe_flags(cell):
     return None
 
 
-class PromptKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, noticing within 10 ms (not 100 ms) that a kernel has exited.
-
-    After a shutdown request it polls whether the kernel is still alive; a kernel (a sandboxed
-    one: its launcher too) is gone some 20 to 120 ms later, so the 100 ms poll added up to
-    0.1 s per notebook.
-    """
-
-    async def _async_wait(self, pollinterval=0.1):
-        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
-
-
-class SpareKernel:
-    """A kernel started ahead of time in an empty folder of its own, for the next notebook.
-
-    Its client connects at once: by the time the notebook takes the kernel over, the client's
-    IOPub subscription is in place, and the ready check takes one round trip. (A client that
-    connects to a running kernel waits 0.2 s for IOPub to catch up; jupyter_client's check.)
-    """
-
-    def __init__(self, manager, folder, kernel_name, imports=()):
-        self.manager, self.folder, self.kernel_name = manager, Path(folder), kernel_name
-        self.client = manager.client()
-        self.client.start_channels()
-        self.imports = list(imports)
-        self.warm_up = None  # the request running the imports, once sent
-        self.asked = None  # (request, when) of the last kernel_info sent to learn that it is up
-
-    def poke(self):
-        """Between two cells of the current notebook: once the spare answers, send it the imports.
-
-        A request sent before the kernel listens may be lost (jupyter_client re-sends kernel_info
-        for that reason), so the imports wait for a reply. Never blocks.
-        """
-        if self.warm_up is not None or not self.imports:
-            return
-        run_sync(self._poke)()
-
-    async def _poke(self):
-        while True:
-            try:
-                message = await self.client.shell_channel.get_msg(timeout=0)
-            except queue.Empty:
-                break
-            if self.asked and message["parent_header"].get("msg_id") == self.asked[0]:
-                code = warm_up_code(self.imports)
-                self.warm_up = self.client.execute(code, silent=True, store_history=False)
-                return
-        if self.asked is None or time.monotonic() - self.asked[1] > 0.5:
-            self.asked = (self.client.kernel_info(), time.monotonic())
-
-    def fits(self, kernel_name, workdir):
-        """Usable for a notebook run with kernel_name in workdir (its folder can be renamed there)?"""
-        return (
-            kernel_name == self.kernel_name
-            and self.folder.is_dir()
-            and os.stat(self.folder).st_dev == os.stat(workdir.parent).st_dev
-            and run_sync(self.manager.is_alive)()
-        )
-
-    def wait_until_ready(self, timeout):
-        """Wait until the kernel answered kernel_info and reported idle for it; RuntimeError if it died first.
-
-        jupyter_client's wait_for_ready ends by waiting for 0.2 s of IOPub silence; here the idle
-        status of this very request proves IOPub connected and marks the end of what the kernel
-        had to say so far, so there is nothing to wait for.
-        """
-        run_sync(self._wait_until_ready)(timeout)
-
-    async def _wait_until_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        if self.warm_up is not None:  # the kernel runs requests in order: the imports came first
-            reply = await self._next(self.client.shell_channel, self.warm_up, deadline, is_reply)
-            if reply["content"].get("status") != "ok":
-                raise RuntimeError("its imports failed")
-            if not await self._quiet():
-                raise RuntimeError("its imports printed or warned, as they would have in the notebook")
-        while True:
-            request = self.client.kernel_info()
-            try:
-                step = min(deadline, time.monotonic() + ASK_AGAIN)
-                reply = await self._next(self.client.shell_channel, request, step, is_reply)
-                await self._next(
-                    self.client.iopub_channel, request, min(deadline, time.monotonic() + ASK_AGAIN), is_idle
-                )
-            except TimeoutError:
-                # A kernel still starting may lose a request (or its IOPub messages): ask again, as
-                # jupyter_client's wait_for_ready does, until the deadline.
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the kernel did not answer in time") from None
-                continue
-            self.client._handle_kernel_info_reply(reply)  # what wait_for_ready does with it (protocol version)
-            return
-
-    async def _quiet(self):
-        """Whether the warm-up imports printed nothing and raised no warning (the kernel kept the answer)."""
-        ask = self.client.execute("", silent=True, store_history=False, user_expressions={"quiet": QUIET_ANSWER})
-        reply = await self._next(self.client.shell_channel, ask, time.monotonic() + 30, is_reply)
-        answer = reply["content"].get("user_expressions", {}).get("quiet", {})
-        return answer.get("status") == "ok" and answer.get("data", {}).get("text/plain") == "True"
-
-    async def _next(self, channel, request, deadline, wanted):
-        """The next message on channel answering request and accepted by wanted.
-
-        RuntimeError if the kernel died; TimeoutError if none came before the deadline.
-        """
-        while True:
-            try:
-                message = await channel.get_msg(timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
-            except queue.Empty:
-                if not await self.manager.is_alive():
-                    raise RuntimeError("the kernel died before it was ready") from None
-                if time.monotonic() > deadline:
-                    raise TimeoutError from None
-                continue
-            if message["parent_header"].get("msg_id") == request and wanted(message):
-                return message
-
-    def discard(self):
-        """Shut the kernel down and remove its folder."""
-        try:
-            self.client.stop_channels()
-            if run_sync(self.manager.is_alive)():
-                run_sync(self.manager.shutdown_kernel)(now=False)
-        finally:
-            run_sync(self.manager.cleanup_resources)()
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
-_spare = None  # this process's spare kernel, or None (one grading process grades one notebook at a time)
-
-
-# A spare kernel imports what the notebook's first cell imports while it waits (spare_kernel_imports),
-# in a namespace of its own, with output and warnings caught: a spare whose imports printed or
-# warned is not used, since a fresh kernel would have shown that in the notebook.
-WARM_UP_LINES = (
-    "import contextlib, io, sys, warnings",
-    "caught = io.StringIO()",
-    "with contextlib.redirect_stdout(caught), contextlib.redirect_stderr(caught), "
-    "warnings.catch_warnings(record=True) as warned:",
-    "    {imports}",
-    "sys._cnnkit_quiet = not caught.getvalue() and not warned",
-)
-QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"
-
-
-def warm_up_code(imports):
-    """Code importing the modules in a namespace of its own (nothing lands in the notebook's)."""
-    source = "\n".join(WARM_UP_LINES).format(imports="; ".join(f"import {name}" for name in imports))
-    return f"exec({source!r}, {{}})"
-
-
-def is_reply(message):
-    return message["msg_type"].endswith("_reply")
-
-
-def is_idle(message):
-    return message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
-
-
-def take_spare():
-    global _spare
-    spare, _spare = _spare, None
-    return spare
-
-
-def discard_spare():
-    """Shut down this process's spare kernel, if it has one (a grading process does, when it ends)."""
-    spare = take_spare()
-    if spare is not None:
-        spare.discard()
-
-
-def move_into_place(folder, workdir):
-    """Make folder (a spare kernel's, empty) the working copy: workdir's entries move in, then it takes workdir's place.
-
-    The entries get the folder's owner (the sandbox user, to whom the kernel's launcher gave it, as it
-    gives a working copy at start-up) and the folder gets workdir's mode.
-    """
-    owner, mode = os.stat(folder), os.stat(workdir).st_mode
-    for name in os.listdir(workdir):
-        os.rename(workdir / name, folder / name)
-    if os.geteuid() == 0 and owner.st_uid != os.geteuid():
-        hand_over(folder, owner.st_uid)  # what the launcher does to a working copy at start-up
-    os.chmod(folder, mode & 0o7777)
-    os.rmdir(workdir)
-    os.rename(folder, workdir)
-
-
 class ContainedExecute(Execute):
     """Execute with a notebook time budget, dead-kernel recovery and an output cap."""
 
-    notebook_budget = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
+    notebook_budget = Integer(NOTEBOOK_BUDGET, help="Seconds for the whole notebook; later cells are not run.").tag(
+        config=True
+    )
     max_restarts = Integer(8, help="Kernel restarts allowed per notebook after the kernel died.").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="Printed output kept per cell while it runs.").tag(config=True)
     spare_kernel_imports = List(
@@ -269,11 +87,12 @@ class ContainedExecute(Execute):
     spare_kernel_dir = Unicode(
         "",
         help="Folder where a spare kernel is started for the next notebook this process grades "
-        "(cnnkit.scale.parallel's grading processes set it); empty: no spare kernel.",
+        "(cnnkit.scale.worker sets it in the grading processes); empty: no spare kernel.",
     ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", PromptKernelManager)
+        installed_versions_checked()  # before grading anything: the private calls below are still there
+        kwargs.setdefault("kernel_manager_class", compat.prompt_kernel_manager_class())
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources, km=None):
@@ -298,12 +117,12 @@ class ContainedExecute(Execute):
     def create_kernel_manager(self):
         """The notebook's first kernel: this process's spare kernel if it fits and is ready, else a new one."""
         if self._first_kernel:
-            spare = take_spare()
-            if spare is not None and self._take_over(spare):
+            ready = spares.take()
+            if ready is not None and self.take_over(ready):
                 return self.km
         return super().create_kernel_manager()
 
-    def _take_over(self, spare):
+    def take_over(self, spare):
         """Run this notebook in the spare kernel: once it is ready, its folder becomes the working copy.
 
         Sets km and kc (so nbclient neither starts a kernel nor connects a client), does what
@@ -321,13 +140,13 @@ class ContainedExecute(Execute):
             self.log.warning("Not using the spare kernel (%s); starting a new one", error)
             spare.discard()
             return False
-        move_into_place(spare.folder, workdir)
+        spares.move_into_place(spare.folder, workdir)
         self.km, self.kc = spare.manager, spare.client
         self.kc.allow_stdin = False  # as nbclient sets it on a client it connected
         run_sync(run_hook)(self.on_notebook_start, notebook=self.nb)
         self.log.info("Running the notebook in the spare kernel started for it (ready after %.2f s)", waited)
         self._first_kernel = False
-        self._start_spare()
+        self.start_spare()
         return True
 
     def start_new_kernel_client(self):
@@ -335,7 +154,7 @@ class ContainedExecute(Execute):
         client = super().start_new_kernel_client()
         if self._first_kernel:
             self._first_kernel = False
-            self._start_spare()
+            self.start_spare()
         return client
 
     @classmethod
@@ -346,12 +165,11 @@ class ContainedExecute(Execute):
         executor = cls(config=config, spare_kernel_dir=str(spare_kernel_dir))
         if executor.kernel_name:
             executor.nb, executor.resources = new_notebook(), {}
-            executor._start_spare()
+            executor.start_spare()
 
-    def _start_spare(self):
+    def start_spare(self):
         """Start a kernel for the next notebook, in an empty folder of spare_kernel_dir (if set)."""
-        global _spare
-        if not self.spare_kernel_dir or _spare is not None:
+        if not self.spare_kernel_dir or spares.waiting() is not None:
             return
         base = Path(self.spare_kernel_dir)
         base.mkdir(parents=True, exist_ok=True)
@@ -361,7 +179,7 @@ class ContainedExecute(Execute):
         try:
             manager = super().create_kernel_manager()  # nbclient's: configured name, class and options
             self.start_new_kernel(cwd=str(folder))  # nbclient's: the same arguments as this notebook's kernel
-            _spare = SpareKernel(manager, folder, self._kernel_name(), self.spare_kernel_imports)
+            spares.keep(SpareKernel(manager, folder, self._kernel_name(), self.spare_kernel_imports))
             self.log.info("Started a spare kernel for the next notebook in %s", folder)
         except Exception as error:  # only speed is lost: the next notebook starts its own kernel
             self.log.warning("Could not start a spare kernel: %s", error)
@@ -379,8 +197,8 @@ class ContainedExecute(Execute):
         return self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name")
 
     def preprocess_cell(self, cell, resources, index):
-        if _spare is not None:
-            _spare.poke()
+        if spares.waiting() is not None:
+            spares.waiting().poke()
         if cell.cell_type != "code":
             return cell, resources
         if self._interrupted:
@@ -440,7 +258,7 @@ class ContainedExecute(Execute):
             if self._restarts > self.max_restarts:
                 self._kernel_gone = f"not run: the kernel died {self._restarts - 1} times"
                 return
-            self._cleanup_kernel()
+            compat.cleanup_kernel(self)
             self.km = self.create_kernel_manager()
             self.start_new_kernel()
             self.start_new_kernel_client()

@@ -54,7 +54,7 @@ def _cnnkit_probe():
             if isinstance(value, types.FunctionType) and module in ("__main__", None):
                 found.append(f"{space.__name__}.{name} replaced by a function defined in the notebook")
     checks = sys.modules.get("cnn_checks")
-    for name in ("grade", "check", "judge", "make_inputs"):
+    for name in ("grade", "check", "judge", "make_inputs", "publish"):
         value = getattr(checks, name, None)
         if checks is not None and getattr(value, "__module__", None) != "cnn_checks":
             found.append(f"cnn_checks.{name} replaced")

@@ -3,36 +3,24 @@
 It runs in the grading process right after ``Execute``. For each autograder test
 cell that calls ``grade(...)``, it reads the hidden cases from the cell's source
 (the instructor's copy, restored by nbgrader's OverwriteCells), rebuilds the
-inputs, computes the expected outputs with ``cnnkit.spec.reference``, and judges the
-result records the kernel emitted. Everything else the kernel printed in the
-cell is dropped: the cell's outputs become the verdict alone.
+inputs, computes the expected outputs with the spec's reference, and judges the
+result records the kernel emitted with the checker's own ``judge`` (the instructor's
+copy). Everything else the kernel printed in the cell is dropped: the cell's outputs
+become the verdict alone, a record (VERDICT_MIME) and the text rendered from it.
 """
 
-import ast
 import time
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnkit import course
-from cnnkit.spec import mistakes
+from cnnkit.spec.notebook import find_grade_call
+from cnnkit.spec.table import CHECKS, SPEC, score
+
+__all__ = ["VERDICT_MIME", "VerifyResults", "find_grade_call"]  # find_grade_call: read by the instructor report
 
 VERDICT_MIME = "application/vnd.cnnkit.verdict+json"
-
-
-def find_grade_call(source):
-    """(function name, hidden cases, helper names) of the cell's grade(...) call, or None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "grade":
-            name = ast.literal_eval(node.args[0])
-            hidden = ast.literal_eval(node.args[2]) if len(node.args) > 2 else []
-            return name, hidden
-    return None
 
 
 def collect_outcomes(outputs, name, result_mime):
@@ -45,58 +33,82 @@ def collect_outcomes(outputs, name, result_mime):
         index = record.get("case")
         if index in outcomes:
             duplicated.add(index)
-        outcomes[index] = record.get("outcome")
+        outcome = record.get("outcome")
+        if not isinstance(outcome, dict) or not {"returned", "raised", "skipped"} & set(outcome):
+            outcome = {"skipped": "the result recorded for this case is not one the checker writes", "kind": "other"}
+        elif "skipped" in outcome:  # the kernel skips a case only when out of time
+            outcome = {**outcome, "kind": "budget_spent"}
+        outcomes[index] = outcome
     for index in duplicated:
-        outcomes[index] = {"skipped": "more than one result was recorded for this case, so none is trusted"}
+        outcomes[index] = {
+            "skipped": "more than one result was recorded for this case, so none is trusted",
+            "kind": "duplicate_results",
+        }
     return outcomes
 
 
 def why_no_result(outputs):
-    """A sentence explaining why a case produced no result (the cell's error, if any)."""
+    """The outcome of a case that produced no result: the cell's error, if any, says why."""
     for output in outputs:
         if output.get("output_type") == "error":
-            return f"the test did not run to this case: {output.get('ename')}: {str(output.get('evalue'))[:200]}"
-    return "the test did not run to this case (the cell stopped early)"
+            text = f"the test did not run to this case: {output.get('ename')}: {str(output.get('evalue'))[:200]}"
+            return {"skipped": text, "kind": "did_not_run", "detail": str(output.get("ename"))}
+    return {"skipped": "the test did not run to this case (the cell stopped early)", "kind": "did_not_run"}
 
 
-def judge_case(checks, name, case, outcome):
-    """The checker's verdict on one case, naming a known mistake when one matches."""
-    inputs = checks.make_inputs(name, case)
-    expected = mistakes.expected_parts(name, *inputs)
-    verdict = checks.judge(name, case, inputs, expected, outcome)
-    if verdict and "returned" in outcome:
-        verdict = checks.judge(name, case, inputs, expected, outcome, mistakes.mistake_parts(name, *inputs))
+def judge_case(name, case, outcome):
+    """The verdict on one case (None when right), naming a known mistake when one matches."""
+    row = SPEC[name]
+    inputs = row.make_inputs(case)
+    expected = row.expected_parts(*inputs)
+    verdict = CHECKS.judge(name, case, inputs, expected, outcome)
+    if verdict and "returned" in outcome:  # the known mistakes are worked out only for a wrong answer
+        verdict = CHECKS.judge(name, case, inputs, expected, outcome, row.known_mistakes(*inputs))
     return verdict
 
 
-def verdict_outputs(name, cases, verdicts, points, checks):
-    """The cell's new outputs: a report, plus the score nbgrader reads."""
+def verdict_record(name, cases, public_count, verdicts, points):
+    """The cell's verdict as data: counts, score and one failure per failing case."""
     passed = sum(verdict is None for verdict in verdicts)
-    earned = checks.score(points, verdicts)
-    lines = [f"{name}: {passed} of {len(cases)} cases passed, {earned:g} of {points:g} points"]
-    if any(verdicts):
-        lines.append(checks.report(name, cases, verdicts))  # cases failing alike are written once
-    report = "\n".join(lines)
-    summary = {
+    failures = [
+        {
+            "case": index + 1,
+            "description": CHECKS.describe_case(name, case),
+            "visibility": "public" if index < public_count else "hidden",
+            **verdict,
+        }
+        for index, (case, verdict) in enumerate(zip(cases, verdicts))
+        if verdict
+    ]
+    return {
         "function": name,
         "passed": passed,
         "total": len(cases),
-        "score": earned,
+        "score": score(points, passed, len(cases)),
         "points": points,
-        "failures": [
-            {"case": i + 1, "description": checks.describe_case(name, c), "message": v}
-            for i, (c, v) in enumerate(zip(cases, verdicts))
-            if v
-        ],
+        "failures": failures,
     }
-    outputs = [
-        NotebookNode(output_type="display_data", metadata={}, data={"text/plain": report, VERDICT_MIME: summary})
-    ]
+
+
+def render(record, cases):
+    """The verdict in words, for the student's feedback (cases that fail alike are written once)."""
+    name, earned, points = record["function"], record["score"], record["points"]
+    lines = [f"{name}: {record['passed']} of {record['total']} cases passed, {earned:g} of {points:g} points"]
+    if record["failures"]:
+        messages = [None] * len(cases)
+        for failure in record["failures"]:
+            messages[failure["case"] - 1] = failure["message"]
+        lines.append(CHECKS.report(name, cases, messages))
+    return "\n".join(lines)
+
+
+def verdict_outputs(record, text):
+    """The cell's new outputs: the record with its text, plus what makes nbgrader read the score."""
+    name, earned, points = record["function"], record["score"], record["points"]
+    outputs = [NotebookNode(output_type="display_data", metadata={}, data={"text/plain": text, VERDICT_MIME: record})]
     if earned == 0:
         outputs.append(
-            NotebookNode(
-                output_type="error", ename="ChecksFailed", evalue=f"{name}: no case passed", traceback=[report]
-            )
+            NotebookNode(output_type="error", ename="ChecksFailed", evalue=f"{name}: no case passed", traceback=[text])
         )
     elif earned < points:
         outputs.append(
@@ -110,10 +122,6 @@ def verdict_outputs(name, cases, verdicts, points, checks):
 class VerifyResults(NbGraderPreprocessor):
     """Judge the results collected by ``grade(...)`` against the trusted reference."""
 
-    def preprocess(self, nb, resources):
-        self.checks = course.load_checks()
-        return super().preprocess(nb, resources)
-
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not utils.is_grade(cell):
             return cell, resources
@@ -121,16 +129,17 @@ class VerifyResults(NbGraderPreprocessor):
         if call is None:
             return cell, resources
         name, hidden = call
-        cases = self.checks.PUBLIC_CASES[name] + hidden
-        outcomes = collect_outcomes(cell.outputs, name, self.checks.RESULT_MIME)
-        missing = {"skipped": why_no_result(cell.outputs)}
+        public = SPEC[name].public_cases
+        cases = public + list(hidden)
+        outcomes = collect_outcomes(cell.outputs, name, CHECKS.RESULT_MIME)
+        missing = why_no_result(cell.outputs)
         started = time.perf_counter()
-        verdicts = [judge_case(self.checks, name, case, outcomes.get(i, missing)) for i, case in enumerate(cases)]
-        points = float(cell.metadata.nbgrader["points"])
-        cell.outputs = verdict_outputs(name, cases, verdicts, points, self.checks)
+        verdicts = [judge_case(name, case, outcomes.get(i, missing)) for i, case in enumerate(cases)]
+        record = verdict_record(name, cases, len(public), verdicts, float(cell.metadata.nbgrader["points"]))
         # Timing, for benchmarks/: the student's functions (as the kernel measured) and this judging.
-        cell.outputs[0].data[VERDICT_MIME]["seconds"] = {
+        record["seconds"] = {
             "student_code": sum(float(o.get("seconds", 0)) for o in outcomes.values() if isinstance(o, dict)),
             "verify": time.perf_counter() - started,
         }
+        cell.outputs = verdict_outputs(record, render(record, cases))
         return cell, resources

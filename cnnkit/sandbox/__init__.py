@@ -1,10 +1,16 @@
-"""Student code runs in a sandbox: the nbgrader side (configuration, refusal, clean-up).
+"""Student code runs in a sandbox. This package's modules:
+
+- ``cnnkit.sandbox`` (this file): the nbgrader side, below;
+- ``launch.py``: the kernel's launcher, run by the kernelspec ``kernels/cnnkit-sandbox`` as
+  ``python -I launch.py`` for every kernel: starts ipykernel under bubblewrap and relays its channels;
+- ``bwrap.py``: how the sandbox is made (settings and limits from the environment, the bwrap command
+  line, the working copy before and after, whether a sandbox starts here). Standard library only,
+  as the launcher, which loads it by path.
 
 Every kernel nbgrader starts (autograde, validate, formgrader) is the one named by
 ``c.Execute.kernel_name``: nbclient uses that name whatever kernelspec the notebook carries
-(OverwriteKernelspec only rewrites the metadata). Set to ``KERNEL_NAME``, it is the kernelspec in
-``cnnkit/sandbox/kernels/cnnkit-sandbox``, whose launcher (``cnnkit/sandbox/launch.py``) runs ipykernel
-under bubblewrap. docs/security.md says what that protects and what not.
+(OverwriteKernelspec only rewrites the metadata). Set to ``KERNEL_NAME``, it is the sandbox's
+kernelspec. docs/security.md says what that protects and what not.
 
 Three pieces hook it into nbgrader_config.py:
 
@@ -23,8 +29,8 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnkit.sandbox import launch as sandbox_launch
-from cnnkit.sandbox.launch import ALLOW_ENV, REFUSAL, Limits, Settings
+from cnnkit.sandbox import bwrap
+from cnnkit.sandbox.bwrap import ALLOW_ENV, REFUSAL, Limits, Settings
 
 KERNEL_NAME = "cnnkit-sandbox"
 # A Jupyter data directory: its kernels/cnnkit-sandbox/kernel.json is the sandbox kernelspec.
@@ -35,7 +41,7 @@ def configure(required=True, **limits):
     """Set up the sandbox for the nbgrader command loading this configuration.
 
     required=False allows running student code unsandboxed (with a warning) where no sandbox starts.
-    limits: any field of sandbox_launch.Limits (memory_mb, cpu_seconds, processes, file_mb, open_files,
+    limits: any field of bwrap.Limits (memory_mb, cpu_seconds, processes, file_mb, open_files,
     tmp_mb). The launcher is a separate process started by jupyter_client, so all of this travels in
     environment variables.
     """
@@ -50,7 +56,7 @@ def configure(required=True, **limits):
 @cache
 def why_unavailable(settings):
     """None if a sandbox starts here (tried once per process and settings); otherwise why not."""
-    return sandbox_launch.probe(settings)
+    return bwrap.probe(settings)
 
 
 def refuse_unsandboxed(**_hook_arguments):
@@ -78,6 +84,6 @@ class CleanWorkdir(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         path = resources.get("metadata", {}).get("path")
         if path:
-            for removed in sandbox_launch.sanitize_workdir(Path(path)):
+            for removed in bwrap.sanitize_workdir(Path(path)):
                 self.log.warning("Removed %s left by the student's code", removed)
         return nb, resources

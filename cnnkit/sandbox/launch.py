@@ -1,14 +1,11 @@
 """The cnnkit-sandbox kernel's launcher: ipykernel inside a bubblewrap sandbox.
 
 jupyter_client starts it through the kernelspec ``cnnkit/sandbox/kernels/cnnkit-sandbox``, as
-``python -I sandbox_launch.py -f CONNECTION_FILE [kernel arguments]``, in the notebook's
-working copy and with the grader's rights. It
+``python -I launch.py -f CONNECTION_FILE [kernel arguments]``, in the notebook's working copy and
+with the grader's rights. It
 
 1. refuses a working directory that looks like a course folder rather than one submission's copy;
-2. starts ``bwrap`` with new PID, network, IPC and UTS namespaces and an empty root holding only
-   read-only binds of the system and the Python environment, the working copy (writable, always at
-   ``/submission``) and a private tmpfs ``/tmp``. A few lines of Python inside (``SHIM``) set the resource limits, drop to
-   the sandbox user and exec ipykernel;
+2. starts the kernel under ``bwrap`` (the sandbox itself: cnnkit/sandbox/bwrap.py);
 3. relays the kernel's five channels. jupyter_client connects to the TCP ports of the connection
    file as with any kernel; the kernel, which has no network at all, listens on Unix sockets in a
    private directory that is bind-mounted into the sandbox;
@@ -17,12 +14,14 @@ working copy and with the grader's rights. It
    copy, so that nbgrader's later writes and chmods cannot be redirected outside it.
 
 Standard library only: it starts for every notebook, and ``-I`` keeps the student-controlled
-working directory off ``sys.path``. cnnkit.sandbox holds the nbgrader side.
+working directory off ``sys.path`` (and this file's folder too: ``sibling`` loads bwrap.py by
+path). cnnkit.sandbox holds the nbgrader side.
 """
 
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import resource
@@ -33,376 +32,25 @@ import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-ALLOW_ENV = "CNNKIT_ALLOW_UNSANDBOXED"  # "1": run unsandboxed (with a warning) when no sandbox can start
-BWRAP_ENV = "CNNKIT_BWRAP"  # path of bwrap; default: found on PATH
-UID_ENV = "CNNKIT_SANDBOX_UID"  # the unprivileged user (and group) student code runs as
-LIMIT_ENV = "CNNKIT_SANDBOX_"  # + field name of Limits, upper case: CNNKIT_SANDBOX_MEMORY_MB, ...
 
-# Inside the sandbox: the working copy, the kernel's connection file and the directory of its Unix sockets.
-# The working copy has the same path in every sandbox: student code does not learn the grader's folders,
-# and a kernel started ahead of time in an empty folder (cnnkit.grading.execute's warm kernels) shows the same
-# paths in tracebacks as one started in the submission's folder.
-WORKDIR = "/submission"
-KERNEL_RUN = "/run/kernel"
-KERNEL_CONNECTION = "/run/kernel.json"
-# On the host: the private directory of the kernel's sockets, bind-mounted on KERNEL_RUN.
+def sibling(name):
+    """The module in this file's folder named name, loaded by path (run as a script, the folder is not on sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"cnnkit_sandbox_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if __package__:  # imported as cnnkit.sandbox.launch: one bwrap module for the whole kit
+    from cnnkit.sandbox import bwrap
+else:  # run by the kernelspec
+    bwrap = sibling("bwrap")
+
+# On the host: the private directory of the kernel's sockets, bind-mounted on bwrap.KERNEL_RUN.
 RUNDIR_PREFIX = "cnnkit-kernel-"
-MPLCONFIGDIR = "/tmp/.matplotlib"
 CHANNELS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-
-# Files of /etc the interpreter and its libraries read; the rest of /etc stays out.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "fonts", "mime.types")
-# A working directory holding one of these is a course folder, never one submission's copy.
-COURSE_MARKERS = ("nbgrader_config.py", "gradebook.db")
-
-REFUSAL = (
-    "cnnkit refuses to run student code without a sandbox: {reason}.\n"
-    "Install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap) on a machine that allows namespaces "
-    "(root, or unprivileged user namespaces enabled), or accept the risk explicitly: "
-    f"{ALLOW_ENV}=1 nbgrader autograde ..., or sandbox.configure(required=False) in nbgrader_config.py."
-)
-
-# Runs first inside the sandbox (python -I -S -c SHIM SPEC KERNEL_ARGV...). The limits are set here,
-# after bwrap created the namespaces: RLIMIT_NPROC then counts this sandbox's processes, not all of
-# the grader's. Under root, bwrap kept only CAP_SETUID/CAP_SETGID so that this can switch to the
-# sandbox user: a process mapped to root is exempt from RLIMIT_NPROC. A new session leaves the
-# kernel no controlling terminal to push keystrokes into (TIOCSTI).
-SHIM = """
-import json, os, resource, sys
-os.setsid()
-spec = json.loads(sys.argv[1])
-for name, value in spec["rlimits"].items():
-    resource.setrlimit(getattr(resource, name), (value, value))
-if os.getuid() == 0:
-    os.setgroups([])
-    os.setgid(spec["uid"])
-    os.setuid(spec["uid"])
-with open("/proc/self/status") as status:
-    capabilities = {line.split()[1] for line in status if line.startswith(("CapPrm", "CapEff", "CapAmb"))}
-if 0 in (os.getuid(), os.geteuid(), os.getgid()) or capabilities != {"0000000000000000"}:
-    sys.exit("cnnkit sandbox: could not drop privileges")
-os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-MB = 1 << 20
-
-
-class SandboxError(Exception):
-    """The sandbox cannot or must not be started (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of every process in the sandbox (setrlimit), and the size of its private /tmp."""
-
-    memory_mb: int = 2048  # address space of each process (RLIMIT_AS)
-    cpu_seconds: int = 300  # CPU time of each process (RLIMIT_CPU)
-    processes: int = 64  # processes and threads of the sandbox user (RLIMIT_NPROC); ipykernel needs about 10
-    file_mb: int = 50  # largest file it can write (RLIMIT_FSIZE)
-    open_files: int = 256  # RLIMIT_NOFILE
-    tmp_mb: int = 256  # private /tmp and /dev/shm (tmpfs, in memory)
-
-    @staticmethod
-    def env_name(name):
-        return LIMIT_ENV + name.upper()
-
-    @classmethod
-    def from_env(cls, environ=os.environ):
-        """The defaults, overridden by CNNKIT_SANDBOX_<NAME> variables (see cnnkit.sandbox.configure)."""
-        names = [f.name for f in fields(cls) if cls.env_name(f.name) in environ]
-        return cls(**{name: int(environ[cls.env_name(name)]) for name in names})
-
-    def rlimits(self, sandboxed=True):
-        """resource.RLIMIT_* name -> value. Outside a sandbox RLIMIT_NPROC would count all the grader's processes."""
-        limits = {
-            "RLIMIT_AS": self.memory_mb * MB,
-            "RLIMIT_CPU": self.cpu_seconds,
-            "RLIMIT_FSIZE": self.file_mb * MB,
-            "RLIMIT_NOFILE": self.open_files,
-            "RLIMIT_CORE": 0,
-        }
-        if sandboxed:
-            limits["RLIMIT_NPROC"] = self.processes
-        return limits
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides how a sandbox is started; read from the environment the grader passes down."""
-
-    limits: Limits = field(default_factory=Limits)
-    uid: int = 65534  # nobody/nogroup
-    bwrap: str | None = None
-    allow_unsandboxed: bool = False
-
-    @classmethod
-    def from_env(cls, environ=os.environ):
-        bwrap = environ.get(BWRAP_ENV) or shutil.which("bwrap")
-        return cls(
-            limits=Limits.from_env(environ),
-            uid=int(environ.get(UID_ENV, cls.uid)),
-            bwrap=bwrap if bwrap and os.access(bwrap, os.X_OK) else None,
-            allow_unsandboxed=environ.get(ALLOW_ENV, "") == "1",
-        )
-
-    @property
-    def as_root(self):
-        """Started by root: bwrap runs privileged and the shim switches to the sandbox user itself."""
-        return os.geteuid() == 0
-
-
-# ---------------------------------------------------------------------------------------------
-# The bwrap command line
-
-
-class Mounts:
-    """bwrap's filesystem options in order, creating (mode 0755) the parent directories each one needs.
-
-    bwrap would create missing parents itself, but with the host directory's mode (``/root`` is 0700),
-    which the sandbox user could not traverse.
-    """
-
-    def __init__(self):
-        self.args = []
-        self.dirs = {"/"}
-
-    def add(self, option, *params, dest, modifiers=()):
-        """Add `option params dest`; modifiers (--perms, --size) apply to this option only."""
-        for parent in reversed(Path(dest).parents):
-            if str(parent) not in self.dirs:
-                self.args += ["--perms", "0755", "--dir", str(parent)]
-                self.dirs.add(str(parent))
-        self.args += [*modifiers, option, *params, dest]
-        self.dirs.add(dest)
-
-
-def python_roots():
-    """The directories of the interpreter and environment the kernel runs in: the venv and its base Python.
-
-    Bound read-only at the paths the kernel knows them by; /usr is bound already.
-    """
-    candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
-    candidates.add(str(Path(sys.executable).resolve().parent.parent))
-    roots = {os.path.abspath(path) for path in candidates}
-    return sorted(root for root in roots if not any(inside(root, other) for other in roots | {"/usr"} if other != root))
-
-
-def inside(path, directory):
-    """Whether path is directory or below it (both absolute)."""
-    return os.path.commonpath([path, directory]) == directory
-
-
-def check_workdir(workdir, roots):
-    """Refuse to hand the sandbox a directory that is not one submission's working copy."""
-    found = [name for name in COURSE_MARKERS if (workdir / name).exists()]
-    if workdir == Path("/") or workdir == Path.home() or found:
-        raise SandboxError(f"{workdir} looks like a course or home folder ({', '.join(found) or 'top level'})")
-    for root in roots:
-        if inside(str(workdir), root) or inside(root, str(workdir)):
-            raise SandboxError(f"{workdir} overlaps the Python environment {root}, which the sandbox sees")
-
-
-def system_mounts(mounts, limits):
-    """The system: /usr and its top-level links, a few /etc files, /proc, /dev, private /tmp and /dev/shm."""
-    mounts.add("--ro-bind", "/usr", dest="/usr")
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/", name)
-        if path.is_symlink():
-            mounts.add("--symlink", os.readlink(path), dest=str(path))
-        elif path.is_dir():
-            mounts.add("--ro-bind", str(path), dest=str(path))
-    for name in ETC_FILES:
-        if Path("/etc", name).exists():
-            mounts.add("--ro-bind", f"/etc/{name}", dest=f"/etc/{name}")
-    mounts.add("--proc", dest="/proc")
-    mounts.add("--dev", dest="/dev")
-    tmpfs = ["--perms", "1777", "--size", str(limits.tmp_mb * MB)]
-    mounts.add("--tmpfs", dest="/dev/shm", modifiers=tmpfs)
-    mounts.add("--tmpfs", dest="/tmp", modifiers=tmpfs)
-
-
-def identity_options(settings):
-    """Who the sandbox runs as. Root: privileged bwrap, only the two capabilities the shim needs to switch user.
-
-    Anyone else: a user namespace where the grader's uid appears as the sandbox uid, no nested namespaces.
-    """
-    if settings.as_root:
-        return ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    uid = str(settings.uid)
-    return ["--unshare-user", "--uid", uid, "--gid", uid, "--disable-userns"]
-
-
-def sandbox_env():
-    """The kernel's whole environment: nothing of the grader's but nbgrader's own NBGRADER_* flags."""
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
-        "USER": "student",
-        "LOGNAME": "student",
-        "LANG": "C.UTF-8",
-        "IPYTHONDIR": "/tmp/.ipython",
-        "MPLCONFIGDIR": MPLCONFIGDIR,
-        "XDG_CACHE_HOME": "/tmp/.cache",
-        "XDG_CONFIG_HOME": "/tmp/.config",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # The kernel's parent really is pid 1 (bwrap's init): ipykernel then skips its parent poller and banner.
-        "JPY_PARENT_PID": "1",
-        # One BLAS thread: threads count against RLIMIT_NPROC, and grading needs no parallel BLAS.
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    env.update({name: value for name, value in os.environ.items() if name.startswith("NBGRADER_")})
-    return env
-
-
-def identity_files(uid):
-    """/etc/passwd and /etc/group for the sandbox: root and the student, nobody else from the host."""
-    passwd = f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student code:/tmp:/usr/sbin/nologin\n"
-    return {"/etc/passwd": passwd.encode(), "/etc/group": f"root:x:0:\nstudent:x:{uid}:\n".encode()}
-
-
-def matplotlib_seed():
-    """The grader's matplotlib font list, as a file for the sandbox's (empty) matplotlib cache; {} if none.
-
-    Without it every kernel scans the fonts again on its first matplotlib import (about half a second).
-    """
-    home = Path.home()
-    cache_dirs = [
-        os.environ.get("MPLCONFIGDIR"),
-        Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache", "matplotlib"),
-    ]
-    found = [path for folder in cache_dirs if folder for path in Path(folder).glob("fontlist-v*.json")]
-    if not found:
-        return {}
-    newest = max(found, key=lambda path: path.stat().st_mtime)
-    return {f"{MPLCONFIGDIR}/{newest.name}": newest.read_bytes()}
-
-
-def bwrap_command(settings, workdir, rundir, files, argv):
-    """The full bwrap command running argv (absolute interpreter path first) in workdir.
-
-    files: sandbox path -> (fd holding its contents, writable). Read-only files are bound; writable ones
-    are copies in the private /tmp.
-    """
-    mounts = Mounts()
-    system_mounts(mounts, settings.limits)
-    for root in python_roots():
-        mounts.add("--ro-bind", root, dest=root)
-    for dest, (fd, writable) in files.items():
-        if not writable:
-            mounts.add("--ro-bind-data", str(fd), dest=dest, modifiers=["--perms", "0444"])
-            continue
-        parent = str(Path(dest).parent)
-        if parent not in mounts.dirs:
-            mounts.add("--dir", dest=parent, modifiers=["--perms", "1777"])
-        mounts.add("--file", str(fd), dest=dest, modifiers=["--perms", "0666"])
-    mounts.add("--bind", str(rundir), dest=KERNEL_RUN)
-    mounts.add("--bind", str(workdir), dest=WORKDIR)
-    namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    env = [arg for name, value in sandbox_env().items() for arg in ("--setenv", name, value)]
-    spec = json.dumps({"rlimits": settings.limits.rlimits(), "uid": settings.uid})
-    return [
-        settings.bwrap,
-        *namespaces,
-        "--hostname",
-        "sandbox",
-        # Killed with its parent (this launcher). No --new-session: the shim calls setsid() itself, so that
-        # the kernel's session holds what it started and not bwrap's init (pid 1).
-        "--die-with-parent",
-        *identity_options(settings),
-        *mounts.args,
-        "--chdir",
-        WORKDIR,
-        "--clearenv",
-        *env,
-        "--",
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        SHIM,
-        spec,
-        *argv,
-    ]
-
-
-def sandbox_files(settings, connection=None):
-    """The files the launcher writes into the sandbox: sandbox path -> (contents, writable)."""
-    files = {path: (data, False) for path, data in identity_files(settings.uid).items()}
-    if connection is not None:
-        files[KERNEL_CONNECTION] = (json.dumps(connection).encode(), False)
-    files.update({path: (data, True) for path, data in matplotlib_seed().items()})
-    return files
-
-
-@contextlib.contextmanager
-def memory_files(files):
-    """Each file's contents in an in-memory file, rewound for bwrap to read; yields path -> (fd, writable)."""
-    fds = {}
-    try:
-        for dest, (data, writable) in files.items():
-            fd = os.memfd_create(Path(dest).name)
-            fds[dest] = (fd, writable)
-            with open(fd, "wb", closefd=False) as handle:
-                handle.write(data)
-            os.lseek(fd, 0, os.SEEK_SET)
-        yield fds
-    finally:
-        for fd, _ in fds.values():
-            os.close(fd)
-
-
-# ---------------------------------------------------------------------------------------------
-# The working copy, before and after
-
-
-def walk(top):
-    """Every path below top (not top), deepest first, without following symlinks."""
-    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
-        for name in filenames + dirnames:
-            yield os.path.join(dirpath, name)
-
-
-def hand_over(directory, uid):
-    """Root only: let the sandbox user own a directory tree (its only way to write there)."""
-    for path in [*walk(directory), str(directory)]:
-        os.lchown(path, uid, uid)
-
-
-def sanitize_workdir(workdir):
-    """Make the working copy safe for nbgrader to write into again; returns what was removed.
-
-    Symlinks, FIFOs, sockets and devices go: nbgrader writes the graded notebook there and chmods every
-    file, both following symlinks, and a FIFO would block it. What stays is given back to the owner of
-    the parent directory (the grader) with owner read/write.
-    """
-    if not os.path.isdir(workdir):  # nbgrader removes the folder of a submission it gave up on
-        return []
-    owner = os.stat(workdir.parent)
-    removed = []
-    for path in walk(workdir):
-        mode = os.lstat(path).st_mode
-        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-            restore(path, mode, owner)
-        else:
-            os.unlink(path)
-            removed.append(path)
-    restore(str(workdir), os.lstat(workdir).st_mode, owner)
-    return removed
-
-
-def restore(path, mode, owner):
-    """Owner of the parent (root only can chown), and owner read/write (and search, for directories)."""
-    if os.geteuid() == 0:
-        os.lchown(path, owner.st_uid, owner.st_gid)
-    needed = stat.S_IRWXU if stat.S_ISDIR(mode) else stat.S_IRUSR | stat.S_IWUSR
-    if mode & needed != needed:
-        os.chmod(path, stat.S_IMODE(mode) | needed, follow_symlinks=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,7 +147,7 @@ class Relay:
 
 def kernel_argv(extra):
     """ipykernel, reading the sandbox's connection file; extra: what jupyter_client appended."""
-    return [sys.executable, "-m", "ipykernel_launcher", "-f", KERNEL_CONNECTION, *extra]
+    return [sys.executable, "-m", "ipykernel_launcher", "-f", bwrap.KERNEL_CONNECTION, *extra]
 
 
 def kill(process):
@@ -527,19 +175,19 @@ async def supervise(process):
 async def run_sandboxed(settings, workdir, connection_file, extra):
     """Run the kernel in the sandbox until it exits; always clean the working copy afterwards."""
     info = json.loads(Path(connection_file).read_text())
-    kernel_info = {**info, "transport": "ipc", "ip": f"{KERNEL_RUN}/k"}
-    files = sandbox_files(settings, connection=kernel_info)
+    kernel_info = {**info, "transport": "ipc", "ip": f"{bwrap.KERNEL_RUN}/k"}
+    files = bwrap.sandbox_files(settings, connection=kernel_info)
     remove_stale_rundirs()
     with tempfile.TemporaryDirectory(prefix=f"{RUNDIR_PREFIX}{os.getpid()}-") as rundir:
         dir_fd = os.open(rundir, os.O_PATH | os.O_DIRECTORY)
         relay = Relay(info, dir_fd)
         try:
             if settings.as_root:
-                hand_over(Path(rundir), settings.uid)
-                hand_over(workdir, settings.uid)
+                bwrap.hand_over(Path(rundir), settings.uid)
+                bwrap.hand_over(workdir, settings.uid)
             await relay.start()
-            with memory_files(files) as fds:
-                command = bwrap_command(settings, workdir, rundir, fds, kernel_argv(extra))
+            with bwrap.memory_files(files) as fds:
+                command = bwrap.bwrap_command(settings, workdir, rundir, fds, kernel_argv(extra))
                 relay.kernel = await asyncio.create_subprocess_exec(
                     *command, pass_fds=[fd for fd, _ in fds.values()], stdin=subprocess.DEVNULL
                 )
@@ -549,7 +197,7 @@ async def run_sandboxed(settings, workdir, connection_file, extra):
                 kill(relay.kernel)
             await relay.close()
             os.close(dir_fd)
-            sanitize_workdir(workdir)
+            bwrap.sanitize_workdir(workdir)
 
 
 def remove_stale_rundirs():
@@ -561,28 +209,9 @@ def remove_stale_rundirs():
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def probe(settings):
-    """None if a sandbox starts on this machine with these settings; otherwise why not."""
-    if settings.bwrap is None:
-        return f"bwrap (bubblewrap) was not found ({BWRAP_ENV}={os.environ.get(BWRAP_ENV, 'unset')}, PATH)"
-    with tempfile.TemporaryDirectory(prefix="cnnkit-probe-") as tmp:
-        workdir, rundir = Path(tmp, "work"), Path(tmp, "run")
-        workdir.mkdir()
-        rundir.mkdir()
-        if settings.as_root:
-            hand_over(Path(tmp), settings.uid)
-        with memory_files(sandbox_files(settings)) as fds:
-            command = bwrap_command(settings, workdir, rundir, fds, [sys.executable, "-c", "import numpy"])
-            passed = [fd for fd, _ in fds.values()]
-            result = subprocess.run(command, pass_fds=passed, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        return f"bwrap could not start a sandbox here: {result.stderr.strip() or result.returncode}"
-    return None
-
-
 def run_unsandboxed(settings, connection_file, extra):
     """The explicit opt-out: the stock kernel, with the limits that make sense outside a sandbox."""
-    print(f"cnnkit sandbox: WARNING: running student code WITHOUT a sandbox ({ALLOW_ENV}=1)", file=sys.stderr)
+    print(f"cnnkit sandbox: WARNING: running student code WITHOUT a sandbox ({bwrap.ALLOW_ENV}=1)", file=sys.stderr)
     for name, value in settings.limits.rlimits(sandboxed=False).items():
         resource.setrlimit(getattr(resource, name), (value, value))
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra])
@@ -597,19 +226,19 @@ def parse_args(argv):
 def main(argv=None):
     """The kernel's exit code; refuses (exit message) when no sandbox starts and no opt-out was given."""
     args, extra = parse_args(argv)
-    settings = Settings.from_env()
+    settings = bwrap.Settings.from_env()
     workdir = Path.cwd()
     reason = None
     if settings.bwrap is None or settings.allow_unsandboxed:
         # Opting out only allows a fallback: the sandbox is still used wherever it starts.
-        reason = probe(settings)
+        reason = bwrap.probe(settings)
     if reason:
         if settings.allow_unsandboxed:
             run_unsandboxed(settings, args.connection_file, extra)
-        sys.exit(REFUSAL.format(reason=reason))
+        sys.exit(bwrap.REFUSAL.format(reason=reason))
     try:
-        check_workdir(workdir, python_roots())
-    except SandboxError as error:
+        bwrap.check_workdir(workdir, bwrap.python_roots())
+    except bwrap.SandboxError as error:
         sys.exit(f"cnnkit sandbox: refusing to start: {error}")
     return asyncio.run(run_sandboxed(settings, workdir, args.connection_file, extra))
 

@@ -10,10 +10,9 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.results import run_summary as runreport
-from cnnkit.results import scores
+from cnnkit.results import run_summary, scores
 from cnnkit.spec import notebook, samples
-from tests.support import copy_course, db_url, run_nbgrader
+from tests.support import clone_course, db_url, run_nbgrader
 
 FULL = samples.SAMPLES["sample-complete"][1]
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
@@ -69,11 +68,10 @@ def write_raw(root, student, files):
 
 
 @pytest.fixture(scope="module")
-def faulty_course(tmp_path_factory):
-    root = copy_course(tmp_path_factory.mktemp("faults"))
+def faulty_course(released_course, tmp_path_factory):
+    root = clone_course(released_course, tmp_path_factory.mktemp("faults"))
     with open(root / "nbgrader_config.py", "a") as config:
         config.write("\nc.Execute.timeout = 8\nc.ContainedExecute.notebook_budget = 90\n")
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     for student, (nb, _) in notebook_faults().items():
         samples.write_submission(root, student, nb)
     good = nbformat.writes(answered())
@@ -167,5 +165,5 @@ def test_the_control_submission_has_no_flags(faulty_course):
 )
 def test_the_run_report_has_a_clear_line_per_submission(faulty_course, student, words):
     root, _, _ = faulty_course
-    lines = {line.split(":")[0]: line for line in runreport.run_report(root)}
+    lines = {line.split(":")[0]: line for line in run_summary.run_report(root)}
     assert words in lines[student]

@@ -1,4 +1,4 @@
-"""Spare kernels (cnnkit.grading.execute): started ahead for the next notebook, taken over, never changing a result.
+"""Spare kernels (cnnkit.grading.spare, used by cnnkit.grading.execute): started ahead for the next notebook, taken over, never changing a result.
 
 ContainedExecute runs directly here, on small notebooks, in the kit's sandbox kernel and in the
 stock python3 kernel: a notebook run in a spare kernel must see exactly what a fresh kernel in
@@ -16,6 +16,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from cnnkit import sandbox
 from cnnkit.grading import execute
+from cnnkit.grading import spare as spares
 
 # What the notebook reports about the kernel it runs in.
 LOOK_AROUND = """
@@ -69,21 +70,21 @@ def kernel_name(request):
     if request.param == sandbox.KERNEL_NAME:
         sandbox.configure(required=True)  # makes the kernelspec findable, as nbgrader_config.py does
     yield request.param
-    execute.discard_spare()
+    spares.discard_spare()
 
 
 def test_a_notebook_in_a_spare_kernel_sees_what_a_fresh_kernel_sees(tmp_path, kernel_name):
     spare_dir = tmp_path / "kernels"
     first = working_copy(tmp_path, "alice", "alice's data")
     fresh = run_notebook(first, kernel_name, spare_dir)  # a new kernel; starts a spare for the next
-    spare = execute._spare
+    spare = spares.waiting()
     assert spare is not None and spare.folder.parent == spare_dir and psutil.pid_exists(kernel_pid(spare))
 
     second = working_copy(tmp_path, "bob", "bob's data")
     mode = second.stat().st_mode
     taken_over = run_notebook(second, kernel_name, spare_dir)
 
-    assert execute._spare is not spare  # the spare was used; a new one waits for the next notebook
+    assert spares.waiting() is not spare  # the spare was used; a new one waits for the next notebook
     assert not spare.folder.exists()  # its folder became bob's working copy
     assert second.stat().st_mode == mode
     assert taken_over["data"] == "bob's data" and taken_over["seen"] == [] and fresh["seen"] == []
@@ -94,13 +95,13 @@ def test_a_notebook_in_a_spare_kernel_sees_what_a_fresh_kernel_sees(tmp_path, ke
     else:
         assert taken_over["cwd"] == str(second) and fresh["cwd"] == str(first)
     assert (second / "written.txt").read_text() == "from the kernel"
-    assert sorted(os.listdir(spare_dir)) == [execute._spare.folder.name]
+    assert sorted(os.listdir(spare_dir)) == [spares.waiting().folder.name]
 
 
 def test_a_spare_kernel_that_died_is_replaced_not_used(tmp_path, kernel_name):
     spare_dir = tmp_path / "kernels"
     run_notebook(working_copy(tmp_path, "alice", "a"), kernel_name, spare_dir)
-    dead = execute._spare
+    dead = spares.waiting()
     os.kill(kernel_pid(dead), signal.SIGKILL)
     dead.manager.provisioner.process.wait()
 
@@ -111,10 +112,10 @@ def test_a_spare_kernel_that_died_is_replaced_not_used(tmp_path, kernel_name):
 
 def test_discard_spare_leaves_no_kernel_and_no_folder(tmp_path, kernel_name):
     run_notebook(working_copy(tmp_path, "alice", "a"), kernel_name, tmp_path / "kernels")
-    spare = execute._spare
+    spare = spares.waiting()
     pid = kernel_pid(spare)
-    execute.discard_spare()
-    assert execute._spare is None and not spare.folder.exists()
+    spares.discard_spare()
+    assert spares.waiting() is None and not spare.folder.exists()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
@@ -127,7 +128,7 @@ def test_without_a_spare_kernel_dir_no_spare_is_started(tmp_path):
         nb, {"metadata": {"path": str(folder)}}
     )
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == "1"
-    assert execute._spare is None
+    assert spares.waiting() is None
 
 
 # What a notebook can tell about its kernel's imports: which modules are loaded, which names it has.
@@ -148,7 +149,7 @@ def test_a_spare_kernel_imports_ahead_without_touching_the_notebooks_names(tmp_p
 def test_a_spare_kernel_whose_imports_print_is_not_used(tmp_path, kernel_name):
     spare_dir = tmp_path / "kernels"
     run_notebook(working_copy(tmp_path, "alice", "a"), kernel_name, spare_dir, ["this"], IMPORTS_SEEN, 8)
-    noisy = execute._spare  # "import this" prints the Zen of Python
+    noisy = spares.waiting()  # "import this" prints the Zen of Python
     report = run_notebook(working_copy(tmp_path, "bob", "b"), kernel_name, spare_dir, ["this"], IMPORTS_SEEN)
     assert not noisy.folder.exists() and "this" not in report["names"]
-    assert sorted(os.listdir(spare_dir)) == [execute._spare.folder.name]  # a fresh kernel ran bob; a new spare waits
+    assert sorted(os.listdir(spare_dir)) == [spares.waiting().folder.name]  # a fresh kernel ran bob; a new spare waits

@@ -13,7 +13,7 @@ from cnnkit import course
 from cnnkit.grading.scrub import hidden_lines
 from cnnkit.results import scores
 from cnnkit.spec import notebook, samples
-from tests.support import copy_course, db_url, run_nbgrader
+from tests.support import clone_course, db_url, run_nbgrader
 
 FULL = samples.SAMPLES["sample-complete"][1]
 
@@ -163,9 +163,8 @@ EXPECTED_FLAGS = {
 
 
 @pytest.fixture(scope="module")
-def tricked_course(tmp_path_factory):
-    root = copy_course(tmp_path_factory.mktemp("tampering"))
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+def tricked_course(released_course, tmp_path_factory):
+    root = clone_course(released_course, tmp_path_factory.mktemp("tampering"))
     release = samples.release_notebook()
     answers = notebook.solutions()
     for student, (function, code) in TRICKS.items():

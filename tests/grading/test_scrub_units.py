@@ -1,0 +1,62 @@
+"""cnnkit.grading.scrub, in-process: which lines are secret, and which outputs are redacted."""
+
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from cnnkit.grading.scrub import BEGIN, END, REDACTED, ScrubHiddenTests, hidden_lines, scrub_output
+
+CHECK = f"""grade("zero_pad", public_cases)
+{BEGIN}
+grade("zero_pad", [case(shape=(3, 5, 5, 2), pad=4)])
+])
+{END}
+print("visible line after the block")
+"""
+
+
+def check_cell(source=CHECK, grade=True):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": grade, "grade_id": "test_zero_pad", "points": 10, "solution": False}
+    return cell
+
+
+def test_hidden_lines_are_the_long_lines_inside_hidden_blocks_of_check_cells():
+    nb = new_notebook(cells=[check_cell(), new_code_cell(f"{BEGIN}\nsecret_in_an_answer_cell = 1\n{END}")])
+    assert hidden_lines(nb) == {'grade("zero_pad", [case(shape=(3, 5, 5, 2), pad=4)])', BEGIN, END}
+
+
+def test_a_cell_that_is_not_graded_has_no_secrets():
+    nb = new_notebook(cells=[check_cell(grade=False)])
+    assert hidden_lines(nb) == {BEGIN, END}
+
+
+SECRETS = {"grade(secret_case_number_one)", BEGIN, END}
+
+
+def test_an_output_repeating_a_secret_is_replaced_by_a_notice():
+    leaking = [
+        new_output("stream", name="stdout", text="I saw: grade(secret_case_number_one)\n"),
+        new_output("error", ename="E", evalue="grade(secret_case_number_one)", traceback=[]),
+        new_output("error", ename="E", evalue="", traceback=["line", f"  {BEGIN}"]),
+        new_output("display_data", data={"text/plain": ["a", "grade(secret_case_number_one)"]}),
+        new_output("execute_result", data={"text/html": f"<pre>{END}</pre>"}, execution_count=1),
+    ]
+    for output in leaking:
+        assert scrub_output(output, SECRETS) == NotebookNode(output_type="stream", name="stdout", text=REDACTED + "\n")
+
+
+def test_an_output_without_secrets_is_kept_as_it_is():
+    output = new_output("stream", name="stdout", text="grade(public_case)\n")
+    assert scrub_output(output, SECRETS) is output
+
+
+def test_the_step_redacts_every_code_cell_but_keeps_the_source():
+    leak = new_code_cell("print(stash)")
+    leak.outputs = [new_output("stream", name="stdout", text='grade("zero_pad", [case(shape=(3, 5, 5, 2), pad=4)])')]
+    fine = new_code_cell("print(1)")
+    fine.outputs = [new_output("stream", name="stdout", text="1\n")]
+    nb = new_notebook(cells=[check_cell(), leak, fine])
+    nb, _ = ScrubHiddenTests().preprocess(nb, {})
+    assert nb.cells[1].outputs[0].text == REDACTED + "\n" and nb.cells[1].source == "print(stash)"
+    assert nb.cells[2].outputs[0].text == "1\n"
+    assert nb.cells[0].source == CHECK
