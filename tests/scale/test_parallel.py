@@ -1,4 +1,4 @@
-"""Parallel autograde (cnnkit.scale.parallel) gives stock nbgrader's results, faster, and contains faults.
+"""Parallel autograde (`python -m cnnkit autograde`) gives stock nbgrader's results, faster, and contains faults.
 
 Three identical temporary courses with the same submissions (the samples, one that hangs in
 a cell, one whose kernel exits): course A is graded by stock sequential `nbgrader autograde`,
@@ -23,7 +23,7 @@ import pytest
 
 from cnnkit import course
 from cnnkit.spec import notebook, samples
-from tests.support import BIN, copy_course, db_url, run_nbgrader
+from tests.support import BIN, clone_course, db_url, run_nbgrader
 
 CELL_TIMEOUT = 10  # Execute.timeout in the temporary courses, so that the hanging cell costs 10 s
 KILL_AFTER = 40  # the kit's per-submission timeout in course B
@@ -51,12 +51,11 @@ def too_slow_submission():
     return answered(**{name: "import time\ntime.sleep(9)\n" for name in names})
 
 
-def make_course(root, extra=None):
+def make_course(released_course, root, extra=None):
     """A course with the release generated, the samples and the fault submissions submitted."""
-    copy_course(root)
+    clone_course(released_course, root)
     with open(root / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     samples.write_samples(root)
     for student, nb in {**fault_submissions(), **(extra or {})}.items():
         samples.write_submission(root, student, nb)
@@ -174,9 +173,9 @@ STUDENTS = [*sorted(samples.SAMPLES), *sorted(fault_submissions())]
 
 
 @pytest.fixture(scope="module")
-def stock(tmp_path_factory):
+def stock(released_course, tmp_path_factory):
     """Course A, graded by stock sequential nbgrader (it exits 0: the kit's Execute contains the faults)."""
-    root = make_course(tmp_path_factory.mktemp("stock"))
+    root = make_course(released_course, tmp_path_factory.mktemp("stock"))
     started = time.perf_counter()
     run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False)
     print(f"stock nbgrader autograde: {len(STUDENTS)} submissions in {time.perf_counter() - started:.1f} s")
@@ -189,9 +188,9 @@ def temporary_json_files():
 
 
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory):
+def pool(released_course, tmp_path_factory):
     """Course B, graded by the kit's local pool with 2 workers; also holds the too slow submission."""
-    root = make_course(tmp_path_factory.mktemp("pool"), {TOO_SLOW: too_slow_submission()})
+    root = make_course(released_course, tmp_path_factory.mktemp("pool"), {TOO_SLOW: too_slow_submission()})
     scratch = tmp_path_factory.mktemp("pool-scratch")
     before = temporary_json_files()
     result, seconds = run_kit(root, "--workers", "2", "--timeout", str(KILL_AFTER), "--scratch", str(scratch))
@@ -259,6 +258,34 @@ def test_notebooks_ran_in_spare_kernels_with_the_stock_results(pool):
 
 def test_no_kernel_connection_file_is_left_behind_not_even_by_the_killed_submission(pool):
     assert pool[4] == set()
+
+
+def outcome_statuses(root):
+    data = json.loads((root / "logs" / "autograde-outcomes.json").read_text())
+    assert data["assignment"] == course.ASSIGNMENT
+    return {entry["student"]: entry["status"] for entry in data["outcomes"]}
+
+
+def test_every_outcome_is_recorded_for_programs(pool):
+    assert outcome_statuses(pool[0]) == {**{student: "graded" for student in STUDENTS}, TOO_SLOW: "timed out"}
+
+
+def test_a_batch_backs_up_the_gradebook_and_regrades_what_an_interrupted_one_left(pool):
+    """Runs last on course B: it rewrites the log. An autograded folder without the marker is regraded."""
+    from cnnkit.grading.batch import MARKER
+
+    root = pool[0]
+    backups = set((root / "backups").glob("gradebook-*.db"))
+    assert backups  # the first batch's
+    (root / "autograded" / "sample-partial" / course.ASSIGNMENT / MARKER).unlink()
+    result, _ = run_kit(root, "--student", "sample-partial", "--workers", "1")
+    assert "regrading unfinished submissions: sample-partial" in result.stderr, result.stderr
+    progress = reported(result.stderr)
+    assert set(progress) == {"sample-partial"} and progress["sample-partial"][0] == "graded"
+    assert set((root / "backups").glob("gradebook-*.db")) > backups
+    assert (root / "autograded" / "sample-partial" / course.ASSIGNMENT / MARKER).exists()
+    # The others keep the record of the batch that graded them.
+    assert outcome_statuses(root) == {**{student: "graded" for student in STUDENTS}, TOO_SLOW: "timed out"}
 
 
 # ---- Dask: a real scheduler and two workers, in folders of their own. ----
@@ -343,8 +370,10 @@ def dask_cluster(tmp_path_factory):
         cluster.stop()
 
 
-def test_dask_cluster_gives_the_stock_results_and_leaves_no_process(stock, dask_cluster, tmp_path_factory):
-    root = make_course(tmp_path_factory.mktemp("dask-course"))
+def test_dask_cluster_gives_the_stock_results_and_leaves_no_process(
+    stock, dask_cluster, released_course, tmp_path_factory
+):
+    root = make_course(released_course, tmp_path_factory.mktemp("dask-course"))
     result, seconds = run_kit(root, "--scheduler", dask_cluster.address)
     print(f"kit on Dask (2 workers): {len(STUDENTS)} submissions in {seconds:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,115 @@
+"""Bytes in and out: folders travel between the coordinator and grading processes as tar archives.
+
+Nothing here needs a shared filesystem or anything beyond the standard library, so the same
+functions serve the local pool and Dask workers on other machines:
+
+- ``pack(folder) -> bytes`` and ``unpack(bytes, target)``: one submission's folder, or one
+  autograded folder coming back (regular files and directories only);
+- ``course_bundle(root) -> (digest, bytes)``: what a grading process needs of the course;
+- ``gradebook_snapshot(db_path) -> (digest, bytes)``: a consistent copy of the SQLite gradebook;
+- ``write_once(path, bytes)``: put a bundle or snapshot on disk once, atomically.
+"""
+
+import fnmatch
+import hashlib
+import io
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import threading
+from pathlib import Path
+
+# What a grading process needs of the course: what nbgrader_config.py loads (the kit) and what the
+# pipeline reads (source/ for nbgrader, release/ for the kit's integrity checks). Never student data.
+COURSE_FILES = ("nbgrader_config.py", "cnnkit", "source", "release")
+BUNDLE_IGNORE = ("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+
+def pack(folder):
+    """A gzip'd tar of folder: directories and regular files (file symlinks followed, like shutil.copy).
+
+    Directory symlinks and special files (FIFOs, sockets, devices) are left out.
+    """
+    buffer = io.BytesIO()
+    folder = Path(folder)
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, dereference=True) as tar:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not os.path.islink(Path(dirpath, d)))
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                if path.is_file():
+                    tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
+    return buffer.getvalue()
+
+
+def unpack(data, target):
+    """Extract pack() bytes into target: regular files and directories only, never outside target.
+
+    Modes are kept (nbgrader makes autograded files read-only); links and devices are skipped,
+    because the archive may hold what a student's kernel left in its working folder.
+    """
+    target = Path(target).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            path = (target / member.name).resolve()
+            if not path.is_relative_to(target) or not (member.isfile() or member.isdir()):
+                continue
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as source, open(path, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+            os.chmod(path, member.mode & 0o777)
+
+
+def course_bundle(root):
+    """(digest, bytes) of what grading needs of the course (COURSE_FILES, without BUNDLE_IGNORE)."""
+    root = Path(root)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for name in COURSE_FILES:
+            if (root / name).exists():
+                tar.add(root / name, arcname=name, filter=bundle_member)
+    data = buffer.getvalue()
+    return hashlib.sha256(data).hexdigest()[:16], data
+
+
+def bundle_member(member):
+    """A course file as it goes into the bundle, or None for what is ignored.
+
+    mtimes and owners are zeroed so that the digest names the content: workers reuse an unpacked bundle.
+    """
+    if any(fnmatch.fnmatch(part, pattern) for part in Path(member.name).parts for pattern in BUNDLE_IGNORE):
+        return None
+    member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, "", ""
+    return member
+
+
+def gradebook_snapshot(db_path):
+    """(digest, bytes) of a consistent copy of the SQLite gradebook (sqlite3's backup API)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch, "snapshot.db")
+        source, target = sqlite3.connect(db_path), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        data = copy.read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16], data
+
+
+def write_once(path, data):
+    """Write data to path atomically unless it is there already (several processes may race)."""
+    path = Path(path)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+    return path

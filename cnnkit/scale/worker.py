@@ -1,0 +1,185 @@
+"""Inside a grading process: one submission at a time through stock ``nbgrader autograde``, in a scratch course.
+
+A grading process is started by ``cnnkit.scale.pool.GradingProcess`` with its scratch course (the
+course bundle unpacked: nbgrader_config.py, cnnkit, source/, release/) first on sys.path, and
+serves jobs from a socket until it closes (``serve``). For each job it:
+
+1. puts the submission's bytes into its scratch course and copies the gradebook snapshot there;
+2. runs ``nbgrader autograde <assignment>`` in-process (imports, config and the jinja/nbconvert
+   machinery are loaded once per process, not once per submission), with the database pinned to
+   the scratch copy and, meanwhile, a spare kernel booting for the next job
+   (cnnkit.grading.execute's ``spare_kernel_dir``);
+3. sends back the outcome (cnnkit.scale.outcome): the autograded folder (bytes), nbgrader's log
+   and the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state).
+"""
+
+import io
+import os
+import shutil
+import socket
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from cnnkit import compat
+from cnnkit.scale.gradebook_writer import submission_state
+from cnnkit.scale.outcome import ERROR, FAILED, GRADED, REFUSED, failure
+from cnnkit.scale.processes import watch_parent
+from cnnkit.scale.transport import pack, unpack
+
+ASSIGNMENT = "cnn_step_by_step"  # as cnnkit.course.ASSIGNMENT; not imported so grading processes stay light
+
+
+def serve(course_root, fd):
+    """A grading process's loop: receive a job, grade it, send the outcome; until the pipe closes."""
+    compat.skip_unused_slow_imports()
+    connection = Connection(fd)
+    watch_parent()
+    broken = preload(course_root)
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):  # the batch is over
+            discard_spare_kernel()
+            # Nothing else to clean up (the coordinator removes the scratch folders): skip the
+            # interpreter's slow teardown of everything nbgrader imported.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        if broken:
+            connection.send(failure(job["student"], ERROR, broken))
+            continue
+        try:
+            outcome = grade_in_scratch(Path(course_root), job)
+        except Exception:  # a bug of the kit's, not the submission's: report it and serve on
+            outcome = failure(job["student"], ERROR, "the grading process failed", log=traceback.format_exc())
+        connection.send(outcome)
+
+
+def preload(course_root, assignment=ASSIGNMENT):
+    """Before the first job: import nbgrader and what the course's config imports (the kit, numpy).
+
+    Loading the config once here (as `nbgrader autograde` would, without running it) moves
+    these imports out of the first submission and overlaps them with the coordinator's own.
+    The configured Execute step, if it is the kit's, starts the first job's spare kernel.
+    Returns why this process cannot grade (an nbgrader it does not know), or None.
+    """
+    import nbclient  # noqa: F401
+    import nbconvert.exporters  # noqa: F401
+
+    try:
+        compat.check_scale()
+    except compat.ScaleApiChanged as error:
+        return str(error)
+    saved_cwd = os.getcwd()
+    os.chdir(course_root)
+    try:
+        with compat.nbgrader_app(["autograde", assignment]) as app:
+            start_spare_kernel(app.config, spare_kernel_dir(course_root))
+    except SystemExit:  # a config error: the first job will report it
+        pass
+    finally:
+        os.chdir(saved_cwd)
+    return None
+
+
+def spare_kernel_dir(course_root):
+    """Where the spare kernels of the grading process at course_root boot: beside its scratch course."""
+    return Path(course_root).parent / "kernels"
+
+
+def start_spare_kernel(config, folder):
+    """If the configured autograde steps include the kit's ContainedExecute, start a spare kernel with it."""
+    execute = sys.modules.get("cnnkit.grading.execute")  # imported by the config, from the scratch course
+    if execute is None:
+        return
+    steps = config.Autograde.get("autograde_preprocessors", [])
+    kinds = [step for step in steps if isinstance(step, type) and issubclass(step, execute.ContainedExecute)]
+    if kinds:
+        kinds[0].start_spare_ahead(config, folder)
+
+
+def discard_spare_kernel():
+    """Shut down the spare kernel the last job started (the module is the scratch course's, as the config's)."""
+    spare = sys.modules.get("cnnkit.grading.spare")
+    if spare is not None:
+        spare.discard_spare()
+
+
+def grade_in_scratch(course_root, job):
+    """Grade job's submission with `nbgrader autograde` in course_root; return the outcome dict."""
+    started = time.perf_counter()
+    reset_scratch(course_root)
+    shutil.copyfile(job["snapshot"], course_root / "gradebook.db")
+    unpack(job["submission"], course_root / job["submitted"])
+    db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+    # A spare kernel boots for the next job while this one runs (cnnkit.grading.execute), unless this is the last.
+    spare_dir = spare_kernel_dir(course_root) if job.get("spare_kernel", True) else ""
+    code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
+    status = exit_status(code)
+    autograded = course_root / job["autograded"]
+    outcome = {
+        "student": job["student"],
+        "status": status,
+        "message": code if status == REFUSED else "",
+        "gradebook": submission_state(db_url, job["assignment"], job["student"]),
+        "autograded": pack(autograded) if autograded.is_dir() else None,
+        "log": log,
+        "scratch_root": str(course_root),
+        "host": socket.gethostname(),
+        "seconds": time.perf_counter() - started,
+    }
+    reset_scratch(course_root)
+    return outcome
+
+
+def reset_scratch(course_root):
+    """Remove the previous job's state: its submission, autograded folder and gradebook."""
+    for name in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course_root / name, ignore_errors=True)
+    for path in course_root.glob("gradebook.db*"):
+        path.unlink()
+
+
+def exit_status(code):
+    """Status of a submission from nbgrader's exit code.
+
+    nbgrader exits 1 when converting the submission failed (it logged why); a SystemExit
+    with a message comes from the configuration (e.g. the sandbox's refusal to run), which
+    would stop stock nbgrader before any submission too.
+    """
+    if code in (0, None):
+        return GRADED
+    if isinstance(code, int):
+        return FAILED
+    return REFUSED
+
+
+def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
+    """Run `nbgrader autograde <assignment>` in this process, from course_root; (exit code, log).
+
+    The command line is stock nbgrader's, so the course's nbgrader_config.py is loaded the
+    way the CLI loads it. Only the database is pinned to the scratch copy: whatever db_url
+    the config names, a grading process never writes the real gradebook. spare_dir: where
+    ContainedExecute starts a spare kernel for the next job (ignored by other Execute steps).
+    The batch's start (gradebook backup, unfinished folders cleared) is the coordinator's, done
+    once on the real course, so cnnkit.grading.batch.AutogradeStart skips it in the scratch course.
+    """
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    buffer = io.StringIO()
+    os.chdir(course_root)
+    argv = [
+        "autograde",
+        assignment,
+        f"--CourseDirectory.db_url={db_url}",
+        f"--ContainedExecute.spare_kernel_dir={spare_dir}",
+        "--AutogradeStart.prepare_batch=False",
+    ]
+    try:
+        code = compat.run_nbgrader_in_process(argv, buffer)
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+    return code, buffer.getvalue()
