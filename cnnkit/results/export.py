@@ -1,11 +1,16 @@
-"""nbgrader export plugin: grades.csv with the core and optional parts as separate columns."""
+"""nbgrader export plugin: grades.csv with the core and optional parts as separate columns.
+
+The columns are nbgrader's own CSV's, plus core_score/core_max and optional_score/optional_max.
+Scores follow cnnkit.results.totals: score = max(0, raw_score - late_submission_penalty), and
+core_score + optional_score = score (each part carries its share of the penalty).
+"""
 
 import csv
 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from cnnkit.spec.parts import part_of
+from cnnkit.results import totals
 
 COLUMNS = [
     "assignment",
@@ -26,18 +31,6 @@ COLUMNS = [
 ]
 
 
-def part_scores(submission):
-    """{'core': (score, max), 'optional': (score, max)} summed over the submission's graded cells."""
-    totals = {"core": [0.0, 0.0], "optional": [0.0, 0.0]}
-    for notebook in submission.notebooks:
-        for grade in notebook.grades:
-            part = part_of(grade.cell.name)
-            if part:
-                totals[part][0] += grade.score or 0.0
-                totals[part][1] += grade.max_score
-    return {part: tuple(values) for part, values in totals.items()}
-
-
 class PartsCsvExport(ExportPlugin):
     """One row per student and assignment; missing submissions score 0."""
 
@@ -50,12 +43,14 @@ class PartsCsvExport(ExportPlugin):
             for assignment in gradebook.assignments:
                 if self.assignment and assignment.name not in self.assignment:
                     continue
+                maxima = totals.part_maxima(totals.cell_maxima(assignment))
                 for student in gradebook.students:
                     if self.student and student.id not in self.student:
                         continue
-                    writer.writerow(self.row(gradebook, assignment, student))
+                    writer.writerow(self.row(gradebook, assignment, student, maxima))
 
-    def row(self, gradebook, assignment, student):
+    def row(self, gradebook, assignment, student, maxima):
+        """The CSV row of one student; maxima: totals.part_maxima() of the assignment."""
         base = [
             assignment.name,
             assignment.duedate,
@@ -69,19 +64,17 @@ class PartsCsvExport(ExportPlugin):
             submission = gradebook.find_submission(assignment.name, student.id)
         except MissingEntry:  # this student did not submit
             zero_parts = [0.0, None, 0.0, None]
-            return base + zero_parts + [0.0, 0.0, 0.0, assignment.max_score]
-        parts = part_scores(submission)
+            return base + zero_parts + [0.0, 0.0, 0.0, round(sum(maxima.values()), 2)]
+        scored = totals.submission_totals(submission)
         base[2] = submission.timestamp
-        # As nbgrader's own CSV: submission.score is the raw score; the penalty comes off it.
-        penalty = submission.late_submission_penalty or 0.0
         values = [
-            parts["core"][0],
-            parts["core"][1],
-            parts["optional"][0],
-            parts["optional"][1],
-            submission.score,
-            penalty,
-            max(submission.score - penalty, 0.0),
-            submission.max_score,
+            scored.core,
+            maxima["core"],
+            scored.optional,
+            maxima["optional"],
+            scored.raw_total,
+            scored.penalty,
+            scored.total,
+            sum(maxima.values()),
         ]
         return base + [round(value, 2) for value in values]

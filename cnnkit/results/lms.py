@@ -3,15 +3,15 @@
     nbgrader export --exporter=cnnkit.results.lms.CanvasExport --to canvas.csv
     nbgrader export --exporter=cnnkit.results.lms.MoodleExport --to moodle.csv
 
-Students' names and LMS identifiers come from the roster (python -m cnnkit.results.roster import ...):
+Students' names and LMS identifiers come from the roster (python -m cnnkit roster roster.csv):
 nbgrader's student table for names, email and the LMS user id, cnnkit_lms_roster for the SIS
 ids and the section. The rules shared by both plugins (traits of LmsExport):
 
-- score: nbgrader's, net of any late penalty (max(0, score - penalty), as nbgrader's own CSV).
+- score: nbgrader's, net of any late penalty, by the one rule of cnnkit.results.totals
+  (total = max(0, score - penalty), as nbgrader's own CSV; each part keeps its share).
 - LmsExport.parts = "total" (default): one column per assignment. "separate": an assignment
   with core and optional checks gets one column per part instead ("<assignment> core",
-  "<assignment> optional"); a late penalty is shared by the parts in proportion to their scores,
-  so the parts still add up to the total.
+  "<assignment> optional"), which add up to the total.
 - LmsExport.missing = "zero" (default): a student with no submission gets 0, like nbgrader's CSV;
   "blank": an empty cell, so no grade is imported for that student.
 - A student without the identifier the LMS matches on stops the export with their ids listed
@@ -27,10 +27,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict, Enum
 
-from cnnkit.results import roster
-from cnnkit.spec.parts import part_of
-
-PARTS = ("core", "optional")
+from cnnkit.results import roster, totals
 
 
 class ExportError(Exception):
@@ -57,18 +54,9 @@ def number(value):
     return "0" if text == "-0" else text
 
 
-def part_maxima(assignment):
-    """{'core': max, 'optional': max, None: max of every other graded or task cell} of an assignment."""
-    maxima = {"core": 0.0, "optional": 0.0, None: 0.0}
-    for notebook in assignment.notebooks:
-        for cell in [*notebook.grade_cells, *notebook.task_cells]:
-            maxima[part_of(cell.name)] += cell.max_score or 0.0
-    return maxima
-
-
 def assignment_columns(assignment, parts):
     """The grade columns of one assignment under the `parts` setting."""
-    maxima = part_maxima(assignment)
+    maxima = totals.part_maxima(totals.cell_maxima(assignment))
     has_parts = maxima["core"] or maxima["optional"]
     if parts == "total" or not has_parts:
         # An assignment without core/optional checks has nothing to split: one column.
@@ -79,23 +67,7 @@ def assignment_columns(assignment, parts):
             f"{assignment.name} has {number(maxima[None])} points in cells that are neither core nor optional, "
             "so separate core/optional columns would drop them: export with parts = 'total'"
         )
-    return [Column(assignment.name, part, maxima[part]) for part in PARTS]
-
-
-def net_scores(submission):
-    """{None: total, 'core': score, 'optional': score}, late penalty applied, of one submission."""
-    raw = {None: 0.0, "core": 0.0, "optional": 0.0}
-    for notebook in submission.notebooks:
-        for grade in notebook.grades:
-            score = grade.score or 0.0
-            raw[None] += score
-            part = part_of(grade.cell.name)
-            if part:
-                raw[part] += score
-    total = max(0.0, raw[None] - submission.late_submission_penalty)
-    # The penalty is shared by the parts in proportion, so core + optional == total.
-    share = total / raw[None] if raw[None] else 0.0
-    return {None: total, "core": raw["core"] * share, "optional": raw["optional"] * share}
+    return [Column(assignment.name, part, maxima[part]) for part in totals.PARTS]
 
 
 def student_name(student):
@@ -187,17 +159,17 @@ class LmsExport(ExportPlugin):
         return sorted(chosen, key=lambda s: (s.last_name or "", s.first_name or "", s.id))
 
     def scores(self, gradebook, assignment, student_id):
-        """net_scores() of the student's submission; None if they did not submit."""
+        """totals.Totals of the student's submission; None if they did not submit."""
         try:
-            return net_scores(gradebook.find_submission(assignment, student_id))
+            return totals.submission_totals(gradebook.find_submission(assignment, student_id))
         except MissingEntry:
             return None
 
     def cell(self, scores, column):
-        """The grade cell of one column: the score, or the `missing` setting's value."""
+        """The grade cell of one column: the score (net of the late penalty), or the `missing` setting's value."""
         if scores is None:
             return "0" if self.missing == "zero" else ""
-        return number(scores[column.part])
+        return number(scores.total if column.part is None else scores.net(column.part))
 
     def check_unmatched(self, unmatched):
         """Students the LMS cannot match: stop (default) or warn and leave them out."""
@@ -208,7 +180,7 @@ class LmsExport(ExportPlugin):
             return
         raise ExportError(
             f"{len(unmatched)} student(s) have no {self.match_fields}, so the LMS could not match their row: "
-            f"{', '.join(unmatched)}. Add them to the roster (python -m cnnkit.results.roster import roster.csv), "
+            f"{', '.join(unmatched)}. Add them to the roster (python -m cnnkit roster roster.csv), "
             f"or set {type(self).__name__}.skip_unmatched = True to leave them out."
         )
 

@@ -1,10 +1,12 @@
-"""One line per submission after an autograde run: graded or not, why, and what to do.
+"""One record per submission after an autograde run: graded or not, why, and what to do.
 
-nbgrader's own log says the same things in many lines per student; this is the
-summary an instructor reads.
+nbgrader's own log says the same things in many lines per student; this is the summary an
+instructor reads. ``summary(root)`` gives the records, ``render(records)`` the lines, and
+``needs_attention(records)`` whether the run failed (nbgrader broke on a submission).
 """
 
 import json
+from dataclasses import dataclass
 
 import nbformat
 
@@ -12,6 +14,21 @@ from cnnkit import course
 from cnnkit.results import scores
 
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
+
+# Why a submission has the state it has (SubmissionRecord.reason).
+GRADED = "graded"
+SUBMISSION_PROBLEM = "submission problem"  # the submission itself must be fixed (renamed, resubmitted); scores 0
+NBGRADER_FAILED = "nbgrader failed"  # the submission looks fine, but nbgrader did not grade it
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """What happened to one submission folder."""
+
+    student: str
+    graded: bool
+    reason: str  # GRADED, SUBMISSION_PROBLEM or NBGRADER_FAILED
+    text: str  # the line for people, after "<student>: "
 
 
 def notebook_problem(folder):
@@ -48,25 +65,55 @@ def integrity_note(root, student):
     return f"; {len(flags)} integrity flag(s): {flags[0]['reason']}{' ...' if len(flags) > 1 else ''} ({path})"
 
 
-def student_line(root, db_url, student):
+def graded_text(scored, maxima):
+    """'graded: core 95.00/100, optional 50.00/50' (net of any late penalty, which is then named)."""
+    totals = scored.totals
+    text = f"graded: core {totals.core:.2f}/{maxima['core']:g}, optional {totals.optional:.2f}/{maxima['optional']:g}"
+    if totals.penalty:
+        text += f" (late penalty {totals.penalty:g} taken off)"
+    return text
+
+
+def student_record(root, student, found):
+    """The SubmissionRecord of one submission folder; found: the gradebook's ClassScores (or None)."""
     folder = root / "submitted" / student / course.ASSIGNMENT
     graded = (root / "autograded" / student / course.ASSIGNMENT / NB_NAME).exists()
-    cells = scores.cell_scores(db_url, student)
-    problem = notebook_problem(folder) if folder.exists() else "no submission folder"
-    if graded and cells is not None:
-        totals = scores.part_totals(cells)
-        text = f"graded: core {totals['core']:.2f}/100, optional {totals['optional']:.2f}/50"
+    scored = found.students.get(student) if found else None
+    if graded and scored is not None:
+        text = graded_text(scored, found.part_maxima)
         if extra_notebooks(folder):
             text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder))}"
-        return f"{student}: {text}{integrity_note(root, student)}"
+        return SubmissionRecord(student, True, GRADED, text + integrity_note(root, student))
+    problem = notebook_problem(folder) if folder.exists() else "no submission folder"
     if problem:
-        return f"{student}: NOT GRADED (scores 0): {problem}"
-    return f"{student}: NOT GRADED: nbgrader failed on it; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
+        return SubmissionRecord(student, False, SUBMISSION_PROBLEM, f"NOT GRADED (scores 0): {problem}")
+    text = f"NOT GRADED: nbgrader failed on it; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
+    return SubmissionRecord(student, False, NBGRADER_FAILED, text)
+
+
+def summary(root=course.ROOT, db_url=None):
+    """A SubmissionRecord for every submission folder under root/submitted, by student id."""
+    submitted = root / "submitted"
+    students = sorted(path.name for path in submitted.iterdir() if path.is_dir()) if submitted.exists() else []
+    if not students:
+        return []
+    found = scores.class_scores(db_url or course.gradebook_url(root))
+    return [student_record(root, student, found) for student in students]
+
+
+def render(records):
+    """The lines for people: '<student>: <text>' per record."""
+    return [f"{record.student}: {record.text}" for record in records]
+
+
+def needs_attention(records):
+    """True when nbgrader failed on a submission that looked fine: the run failed (exit code 1).
+
+    Submissions the student must fix (wrong name, no notebook) are listed, but do not fail the run.
+    """
+    return any(record.reason == NBGRADER_FAILED for record in records)
 
 
 def run_report(root=course.ROOT, db_url=None):
-    """The summary lines for every submission folder under root/submitted."""
-    db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
-    submitted = root / "submitted"
-    students = sorted(path.name for path in submitted.iterdir() if path.is_dir()) if submitted.exists() else []
-    return [student_line(root, db_url, student) for student in students]
+    """The summary lines for every submission folder under root/submitted (render(summary(...)))."""
+    return render(summary(root, db_url))

@@ -1,9 +1,50 @@
-"""Read scores back from the gradebook, per student, split into core and optional."""
+"""Read scores back from the gradebook, per student, split into core and optional; the score table.
+
+The sums, maxima and late penalty are cnnkit.results.totals'; this module only reads.
+"""
+
+from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from cnnkit import course
-from cnnkit.spec.parts import FUNCTIONS, function_of, part_of
+from cnnkit.results import totals as sums
+from cnnkit.spec.parts import FUNCTIONS, function_of
+
+
+@dataclass(frozen=True)
+class StudentScores:
+    """One student's submission as the gradebook has it."""
+
+    cells: dict  # grade_id -> score
+    totals: sums.Totals  # per part, before and after the late penalty
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """Every submission of one assignment, and its cells' maxima, read in one gradebook session."""
+
+    maxima: dict  # grade_id -> max_score
+    students: dict  # student id -> StudentScores
+
+    @property
+    def part_maxima(self):
+        """{'core': max, 'optional': max, None: max of other cells}."""
+        return sums.part_maxima(self.maxima)
+
+
+def class_scores(db_url, assignment=course.ASSIGNMENT):
+    """ClassScores of the assignment; None when the gradebook does not have the assignment."""
+    with Gradebook(db_url) as gradebook:
+        try:
+            found = gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        students = {
+            submission.student.id: StudentScores(sums.submission_cells(submission), sums.submission_totals(submission))
+            for submission in found.submissions
+        }
+        return ClassScores(sums.cell_maxima(found), students)
 
 
 def cell_scores(db_url, student, assignment=course.ASSIGNMENT):
@@ -13,7 +54,7 @@ def cell_scores(db_url, student, assignment=course.ASSIGNMENT):
             submission = gradebook.find_submission(assignment, student)
         except MissingEntry:
             return None
-        return {grade.cell.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
+        return sums.submission_cells(submission)
 
 
 def students(db_url, assignment=course.ASSIGNMENT):
@@ -22,27 +63,25 @@ def students(db_url, assignment=course.ASSIGNMENT):
 
 
 def part_totals(scores):
-    """{'core': total, 'optional': total} of a cell_scores() mapping."""
-    totals = {"core": 0.0, "optional": 0.0}
-    for grade_id, value in scores.items():
-        part = part_of(grade_id)
-        if part:
-            totals[part] += value or 0.0
-    return totals
+    """{'core': raw total, 'optional': raw total} of a cell_scores() mapping (no late penalty)."""
+    raw = sums.part_sums(scores)
+    return {part: raw[part] for part in sums.PARTS}
+
+
+SHORT_NAMES = {"create_mask_from_window": "mask", "distribute_value": "distrib"}
 
 
 def table(db_url, assignment=course.ASSIGNMENT):
-    """A plain-text table: one row per student, core and optional totals, then each function."""
-    short = {
-        name: name.replace("create_mask_from_window", "mask").replace("distribute_value", "distrib")
-        for name in FUNCTIONS
-    }
-    header = f"{'student':<20} {'core/100':>9} {'opt./50':>8}  " + " ".join(f"{short[n]:>16}" for n in FUNCTIONS)
+    """A plain-text table: one row per student, core and optional totals (late penalty off), then each function."""
+    found = class_scores(db_url, assignment) or ClassScores({}, {})
+    maxima = found.part_maxima
+    short = {name: SHORT_NAMES.get(name, name) for name in FUNCTIONS}
+    core_head, optional_head = f"core/{maxima['core']:g}", f"opt./{maxima['optional']:g}"
+    header = f"{'student':<20} {core_head:>9} {optional_head:>8}  " + " ".join(f"{short[n]:>16}" for n in FUNCTIONS)
     lines = [header, "-" * len(header)]
-    for student in students(db_url, assignment):
-        scores = cell_scores(db_url, student, assignment)
-        by_function = {function_of(k): v for k, v in scores.items() if function_of(k)}
-        totals = part_totals(scores)
+    for student in sorted(found.students):
+        scores = found.students[student]
+        by_function = {function_of(k): v for k, v in scores.cells.items() if function_of(k)}
         cells = " ".join(f"{(by_function.get(n) or 0):>16.2f}" for n in FUNCTIONS)
-        lines.append(f"{student:<20} {totals['core']:>9.2f} {totals['optional']:>8.2f}  {cells}")
+        lines.append(f"{student:<20} {scores.totals.core:>9.2f} {scores.totals.optional:>8.2f}  {cells}")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from cnnkit import cli, course
 from cnnkit.results import roster
 from cnnkit.spec import samples
 from cnnkit.spec.parts import CORE
-from tests.support import BIN, copy_course, db_url, run_nbgrader
+from tests.support import BIN, clone_course, db_url, run_nbgrader
 
 ROSTER = """\
 id,first_name,last_name,email,lms_user_id,sis_user_id,sis_login_id,section
@@ -79,10 +79,9 @@ def enter_grades(url):
 
 
 @pytest.fixture(scope="module")
-def lms_course(tmp_path_factory):
+def lms_course(released_course, tmp_path_factory):
     """A generated course, the roster imported with the real command, grades entered."""
-    root = copy_course(tmp_path_factory.mktemp("lms"))
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    root = clone_course(released_course, tmp_path_factory.mktemp("lms"))
     (root / "roster.csv").write_text(ROSTER)
     result = run_roster(root, "roster.csv")
     assert result.returncode == 0, result.stderr
@@ -327,6 +326,7 @@ def test_autograded_samples_export_with_the_scores_they_were_given(graded_course
         graded_course,
         "MoodleExport",
         "--MoodleExport.parts=separate",
+        *(f"--student={student}" for student in students),  # the batch also holds catalogue entries (conftest)
         db=f"sqlite:///{copy}",
         path=tmp_path / "moodle.csv",  # the session's course folder is shared: write nothing into it
     )

@@ -1,0 +1,186 @@
+"""The run summary (cnnkit.results.run_summary) and the outcomes file reader (cnnkit.results.outcomes),
+in-process on a course folder in tmp_path (no nbgrader run)."""
+
+import json
+
+import nbformat
+import pytest
+
+from cnnkit import course
+from cnnkit.results import outcomes, run_summary, scores, totals
+
+NB = run_summary.NB_NAME
+FULL = {"test_zero_pad": 10, "test_conv_forward": 40, "test_conv_single_step": 10, "test_pool_forward": 40}
+FULL |= {"test_conv_backward": 25, "test_create_mask_from_window": 5, "test_distribute_value": 5}
+FULL |= {"test_pool_backward": 15}
+
+
+def put_notebook(folder, name=NB, text=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text if text is not None else nbformat.writes(nbformat.v4.new_notebook()))
+
+
+def submitted(root, student):
+    return root / "submitted" / student / course.ASSIGNMENT
+
+
+def autograded(root, student):
+    return root / "autograded" / student / course.ASSIGNMENT
+
+
+def class_scores(**students):
+    """ClassScores as the gradebook would give them: student -> (cells, penalty)."""
+    return scores.ClassScores(
+        dict(FULL),
+        {
+            name: scores.StudentScores(cells, totals.totals(cells, penalty))
+            for name, (cells, penalty) in students.items()
+        },
+    )
+
+
+@pytest.fixture
+def course_root(tmp_path):
+    """ann: graded; ben: graded late, with an extra notebook and an integrity flag; cat: renamed notebook;
+    dan: fine but never graded (nbgrader failed); eve: an unreadable notebook."""
+    for student in ("ann", "ben", "dan"):
+        put_notebook(submitted(tmp_path, student))
+    for student in ("ann", "ben"):
+        put_notebook(autograded(tmp_path, student))
+    put_notebook(submitted(tmp_path, "ben"), "scratch.ipynb")
+    (autograded(tmp_path, "ben") / "integrity.json").write_text(json.dumps({"flags": [{"reason": "cell edited"}]}))
+    put_notebook(submitted(tmp_path, "cat"), "Copy1.ipynb")
+    put_notebook(submitted(tmp_path, "eve"), text="not json")
+    return tmp_path
+
+
+def records(root):
+    found = class_scores(ann=(FULL, 0.0), ben=({**FULL, "test_pool_backward": 0}, 27))
+    return [run_summary.student_record(root, s, found) for s in ("ann", "ben", "cat", "dan", "eve")]
+
+
+def test_records_say_who_was_graded_and_why_not(course_root):
+    got = {r.student: (r.graded, r.reason) for r in records(course_root)}
+    assert got == {
+        "ann": (True, run_summary.GRADED),
+        "ben": (True, run_summary.GRADED),
+        "cat": (False, run_summary.SUBMISSION_PROBLEM),
+        "dan": (False, run_summary.NBGRADER_FAILED),
+        "eve": (False, run_summary.SUBMISSION_PROBLEM),
+    }
+
+
+def test_rendered_lines_are_the_summary_people_read(course_root):
+    lines = dict(line.split(": ", 1) for line in run_summary.render(records(course_root)))
+    assert lines["ann"] == "graded: core 100.00/100, optional 50.00/50"
+    # ben: raw 135, 27 late: total 108 = 80%, so core 80 and optional 28 (35 x 80%).
+    assert lines["ben"].startswith("graded: core 80.00/100, optional 28.00/50 (late penalty 27 taken off)")
+    assert "; ignored extra notebook(s) scratch.ipynb" in lines["ben"]
+    assert "; 1 integrity flag(s): cell edited (" in lines["ben"]
+    assert lines["cat"].startswith(f"NOT GRADED (scores 0): no {NB}, but Copy1.ipynb: rename it to {NB}")
+    assert lines["dan"] == (
+        "NOT GRADED: nbgrader failed on it; see logs/autograde.log, fix, then `make autograde STUDENT=dan`"
+    )
+    assert lines["eve"].startswith(f"NOT GRADED (scores 0): {NB} is not a valid notebook (")
+
+
+def test_only_a_failure_of_nbgrader_needs_attention(course_root):
+    found = records(course_root)
+    assert run_summary.needs_attention(found)
+    assert not run_summary.needs_attention([r for r in found if r.student != "dan"])
+    assert not run_summary.needs_attention([])
+
+
+def test_maxima_in_the_lines_come_from_the_gradebook(course_root):
+    found = scores.ClassScores({**FULL, "test_zero_pad": 30}, {"ann": scores.StudentScores(FULL, totals.totals(FULL))})
+    record = run_summary.student_record(course_root, "ann", found)
+    assert record.text == "graded: core 100.00/120, optional 50.00/50"
+
+
+def test_a_student_missing_from_the_gradebook_is_not_graded(course_root):
+    record = run_summary.student_record(course_root, "ann", None)
+    assert (record.graded, record.reason) == (False, run_summary.NBGRADER_FAILED)
+
+
+# ---------------------------------------------------------------- logs/autograde-outcomes.json
+
+
+def write_outcomes(root, data):
+    path = root / outcomes.OUTCOMES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+
+
+def test_outcomes_give_each_not_graded_students_reason(tmp_path):
+    write_outcomes(
+        tmp_path,
+        {
+            "assignment": "a",
+            "outcomes": [
+                {"student": "ann", "status": "graded", "message": "", "seconds": 2.0, "host": "h"},
+                {
+                    "student": "ben",
+                    "status": "timed out",
+                    "message": "no result after 60 s",
+                    "seconds": 60,
+                    "host": "h",
+                },
+                {"student": "cat", "status": "failed", "message": "", "seconds": 1.0, "host": "h"},
+            ],
+        },
+    )
+    reasons = outcomes.not_graded_reasons(tmp_path, "a")
+    assert sorted(reasons) == ["ben", "cat"]
+    assert reasons["ben"].reason == "timed out: no result after 60 s"
+    assert reasons["cat"].reason == "failed: nbgrader failed on it (its log: logs/autograde.log)"
+    assert outcomes.read_outcomes(tmp_path, "a")["ann"].graded
+    assert outcomes.read_outcomes(tmp_path, "another assignment") == {}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "not json {",
+        "[1, 2]",
+        '"a string"',
+        "[" * 100_000,  # nested too deep for the parser
+        {"assignment": "a"},
+        {"assignment": "a", "outcomes": "ben"},
+        {"assignment": "a", "outcomes": {"ben": "failed"}},
+        {"assignment": ["a"], "outcomes": []},
+    ],
+    ids=["empty", "not-json", "list", "string", "deep", "no-outcomes", "outcomes-string", "outcomes-dict", "bad-name"],
+)
+def test_a_malformed_outcomes_file_is_ignored(tmp_path, data):
+    write_outcomes(tmp_path, data)
+    assert outcomes.read_outcomes(tmp_path, "a") == {}
+
+
+def test_malformed_records_are_left_out_and_good_ones_kept(tmp_path):
+    good = {"student": "ben", "status": "crashed", "message": 42}  # a message of the wrong type is dropped
+    bad = [
+        "ben",
+        None,
+        {"student": "", "status": "failed"},
+        {"student": 7, "status": "failed"},
+        {"student": "cat", "status": "exploded"},
+        {"student": "dan"},
+        {"student": ["eve"], "status": "failed"},
+    ]
+    write_outcomes(tmp_path, {"assignment": "a", "outcomes": [*bad, good]})
+    found = outcomes.read_outcomes(tmp_path, "a")
+    assert list(found) == ["ben"]
+    assert found["ben"].reason == "crashed: the grading process died"
+
+
+def test_an_outcomes_file_over_the_size_bound_is_not_read(tmp_path, monkeypatch):
+    record = {"student": "ben", "status": "failed", "message": "x"}
+    write_outcomes(tmp_path, {"assignment": "a", "outcomes": [record]})
+    assert outcomes.read_outcomes(tmp_path, "a")
+    monkeypatch.setattr(outcomes, "MAX_BYTES", 10)
+    assert outcomes.read_outcomes(tmp_path, "a") == {}
+
+
+def test_no_outcomes_file_means_no_reasons(tmp_path):
+    assert outcomes.not_graded_reasons(tmp_path, "a") == {}
