@@ -1,9 +1,12 @@
-"""The assignment's specification, read by everything else.
+"""The assignment's specification, read by everything else. It imports nothing of the kit but cnnkit.course.
 
-- ``parts``: which function is core and which optional; grade ids.
+- ``table``: THE table, one row per function (arguments, returned parts, cache items, public cases,
+  input generation and case words from the instructor's cnn_checks.py; part, reference, known
+  mistakes and their words from here), and the partial-credit rule ``score``.
 - ``reference``: the trusted implementations (never shipped to students).
-- ``mistakes``: the known mistakes, each a model of a plausible slip, used to name a failure.
-- ``notebook``: reading the master notebook, its solutions, and filling a release with answers.
-- ``samples``: the sample submissions and the scores they must get.
+- ``mistakes``: models of the known mistakes, each a plausible slip, used to name a failure.
+- ``notebook``: reading the master notebook (solutions, check cells, their grade(...) calls, points).
+- ``validate``: checks the master's check cells before a release (``validate_master``).
+- ``samples``: the sample submissions and the scores they must get, worked out from cases and points.
 - ``public_data``: builds public_cases.npz, what the student's self-check compares against.
 """

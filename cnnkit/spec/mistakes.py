@@ -2,7 +2,9 @@
 
 Each model takes the case's call arguments and returns the parts the mistaken
 function would return (part name -> array). When a student's output equals a
-model's output, the feedback names that mistake (keys of ``cnn_checks.MISTAKES``).
+model's output, the feedback names that mistake; its words are in
+``cnnkit.spec.table.MISTAKE_WORDS`` and ``cnnkit.spec.table.SPEC`` lists which
+function names which keys.
 """
 
 import numpy as np
@@ -53,6 +55,7 @@ def conv_forward_mistakes(A_prev, W, b, hparameters):
         "filter_not_selected": {"Z": ref.conv_forward(A_prev, same_filter, b, hparameters)[0]},
         "bias_not_selected": {"Z": ref.conv_forward(A_prev, W, same_bias, hparameters)[0]},
         "output_one_short": {"Z": Z[:, :-1, :-1]},
+        "activation_applied": {"Z": np.maximum(Z, 0.0)},
     }
 
 
@@ -83,6 +86,8 @@ def pool_forward_mistakes(A_prev, hparameters, mode="max"):
         "pooled_across_channels": {"A": np.repeat(across[..., None], A.shape[3], axis=3)},
         "output_one_short": {"A": A[:, :-1, :-1]},
     }
+    if mode == "max":
+        found["max_from_zero"] = {"A": np.maximum(A, 0.0)}
     if f > 1:
         found["window_one_short"] = pool_forward_loop(A_prev, f, mode, A.shape, step=stride, size=f - 1)
     return {key: parts for key, parts in found.items() if parts is not None}
@@ -152,11 +157,19 @@ def distribute_value_mistakes(dz, shape):
         "divided_by_one_side": {"a": np.full(shape, dz / n_H)},
         "divided_by_sum": {"a": np.full(shape, dz / (n_H + n_W))},
         "floor_division": {"a": np.full(shape, dz // (n_H * n_W))},
+        "kept_dz_type": {"a": np.full(shape, dz / (n_H * n_W)).astype(type(dz))},
     }
 
 
 def pool_backward_loop(
-    dA, cache, mode="max", accumulate=True, stride_in_index=True, use_mask=True, mask_channel=None, share=True
+    dA,
+    cache,
+    mode="max",
+    accumulate=True,
+    stride_in_index=True,
+    use_mask=True,
+    mask_channel=None,
+    share=True,
 ):
     """A loop-based pool_backward with switches for the classic slips."""
     A_prev, hparameters = cache
@@ -206,35 +219,3 @@ MODELS = {
     "distribute_value": distribute_value_mistakes,
     "pool_backward": pool_backward_mistakes,
 }
-
-
-def expected_parts(name, args, kwargs):
-    """What the reference returns, as part name -> array (float for conv_single_step)."""
-    value = getattr(ref, name)(*args, **kwargs)
-    if name == "conv_single_step":
-        return {"Z": float(value)}
-    if name in ("conv_forward", "pool_forward"):
-        return {"Z" if name == "conv_forward" else "A": value[0]}
-    if name == "conv_backward":
-        return dict(zip(("dA_prev", "dW", "db"), value))
-    label = {
-        "zero_pad": "X_pad",
-        "create_mask_from_window": "mask",
-        "distribute_value": "a",
-        "pool_backward": "dA_prev",
-    }[name]
-    return {label: value}
-
-
-def mistake_parts(name, args, kwargs):
-    """Named mistakes whose output differs from the right answer on this case."""
-    right = expected_parts(name, args, kwargs)
-    found = {}
-    for key, parts in MODELS[name](*args, **kwargs).items():
-        if any(_differs(np.asarray(right[label]), np.asarray(value)) for label, value in parts.items()):
-            found[key] = {label: np.asarray(value) for label, value in parts.items()}
-    return found
-
-
-def _differs(a, b):
-    return a.shape != b.shape or not np.allclose(a, b)

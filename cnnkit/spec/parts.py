@@ -1,8 +1,10 @@
-"""Which graded cell belongs to the core part and which to the optional part."""
+"""Which graded cell belongs to the core part and which to the optional part (from the spec table)."""
 
-CORE = ("zero_pad", "conv_single_step", "conv_forward", "pool_forward")
-OPTIONAL = ("conv_backward", "create_mask_from_window", "distribute_value", "pool_backward")
-FUNCTIONS = CORE + OPTIONAL
+from cnnkit.spec.table import SPEC
+
+FUNCTIONS = tuple(SPEC)
+CORE = tuple(name for name, spec in SPEC.items() if spec.part == "core")
+OPTIONAL = tuple(name for name, spec in SPEC.items() if spec.part == "optional")
 
 
 def function_of(grade_id):
@@ -16,4 +18,4 @@ def part_of(grade_id):
     name = function_of(grade_id)
     if name is None:
         return None
-    return "core" if name in CORE else "optional"
+    return SPEC[name].part

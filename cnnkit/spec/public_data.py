@@ -1,7 +1,8 @@
-"""Build public_cases.npz: expected outputs and named-mistake outputs of the public cases.
+"""Build public_cases.npz: expected outputs and known-mistake outputs of the public cases.
 
-The student's ``check()`` compares against this file, so the notebook can explain
-a failing public case without a reference implementation in the student's hands.
+The student's ``check()`` compares against this file, so the notebook can explain a
+failing public case without a reference implementation in the student's hands. Only the
+words of the mistakes that some public case can show are shipped.
 """
 
 import io
@@ -9,27 +10,33 @@ import io
 import numpy as np
 
 from cnnkit import course
-from cnnkit.spec import mistakes
+from cnnkit.spec.table import SPEC
 
 
-def public_arrays(checks):
-    """Flat name -> array mapping: '<function>/<case>/expected/<part>' and '.../mistake/<key>/<part>'."""
+def public_arrays(spec=SPEC):
+    """Flat name -> array mapping.
+
+    '<function>/<case>/expected/<part>', '<function>/<case>/mistake/<key>/<part>', and the words of
+    each mistake named there: 'mistake/<key>/what' and 'mistake/<key>/hint' (0-d unicode arrays).
+    """
     arrays = {}
-    for name, cases in checks.PUBLIC_CASES.items():
-        for index, case in enumerate(cases):
-            args, kwargs = checks.make_inputs(name, case)
-            for part, value in mistakes.expected_parts(name, args, kwargs).items():
+    for name, row in spec.items():
+        for index, case in enumerate(row.public_cases):
+            args, kwargs = row.make_inputs(case)
+            for part, value in row.expected_parts(args, kwargs).items():
                 arrays[f"{name}/{index}/expected/{part}"] = np.asarray(value)
-            for key, parts in mistakes.mistake_parts(name, args, kwargs).items():
-                for part, value in parts.items():
+            for key, mistake in row.known_mistakes(args, kwargs).items():
+                for part, value in mistake["parts"].items():
                     arrays[f"{name}/{index}/mistake/{key}/{part}"] = np.asarray(value)
+                arrays[f"mistake/{key}/what"] = np.asarray(mistake["what"])
+                arrays[f"mistake/{key}/hint"] = np.asarray(mistake["hint"])
     return arrays
 
 
 def write(path=course.PUBLIC_DATA):
     """Write the data file; returns its path."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **public_arrays(course.load_checks()))
+    np.savez_compressed(buffer, **public_arrays())
     path.write_bytes(buffer.getvalue())
     return path
 

@@ -3,17 +3,17 @@
 This file ships with the assignment. It holds no answers: it builds test inputs
 from seeds, runs your functions on them and explains what went wrong.
 
-How grading works (see the course README for the full story):
-- In the notebook, ``check(name, function)`` runs the public cases, prints what
-  it found and raises ``AssertionError`` when a case fails.
-- At grading time, ``grade(name, function, hidden_cases)`` only *collects* what
-  your function returns on the public and hidden cases. The verdict is reached
-  outside your kernel, by the course's grading process, against its own reference
-  implementation; nothing your code does inside the kernel can change it.
+- In the notebook, ``check(name, function)`` runs the public cases, compares with
+  public_cases.npz (the expected outputs), prints what it found and raises
+  ``AssertionError`` when a case fails.
+- At grading time, ``grade(name, function, hidden_cases)`` only *collects* what your
+  function returns on the public and hidden cases. The verdict is reached outside
+  your kernel, by the course's grading process, with its own reference implementation.
 """
 
 import base64
 import contextlib
+import os
 import re
 import time
 import warnings
@@ -22,216 +22,10 @@ import numpy as np
 
 RESULT_MIME = "application/vnd.cnnkit.result+json"
 PUBLIC_DATA = "public_cases.npz"
-# A function that spends more than this on its cases stops being called; the
-# remaining cases fail with a message saying so (a hang still hits nbgrader's timeout).
-TIME_BUDGET_SECONDS = 20.0
+TIME_BUDGET_SECONDS = 20  # per function in grade(): cases after it are not run (the course's time policy)
 RTOL, ATOL = 1e-6, 1e-8
 
-
-# What each function returns, named part by part, in order.
-PARTS = {
-    "zero_pad": ("X_pad",),
-    "conv_single_step": ("Z",),
-    "conv_forward": ("Z", "cache"),
-    "pool_forward": ("A", "cache"),
-    "conv_backward": ("dA_prev", "dW", "db"),
-    "create_mask_from_window": ("mask",),
-    "distribute_value": ("a",),
-    "pool_backward": ("dA_prev",),
-}
-
-# The seeded demo cases of the notebook: legacy np.random.seed + randn, in draw order.
-PUBLIC_CASES = {
-    "zero_pad": [
-        {"legacy_seed": 1, "shape": (4, 3, 3, 2), "pad": 2},
-        {"seed": 101, "shape": (2, 3, 5, 1), "pad": 1},
-    ],
-    "conv_single_step": [
-        {"legacy_seed": 1, "f": 4, "n_C_prev": 3},
-        {"seed": 102, "f": 3, "n_C_prev": 2},
-    ],
-    "conv_forward": [
-        {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
-        {"seed": 103, "m": 2, "n_H": 5, "n_W": 6, "n_C_prev": 2, "n_C": 3, "f": 3, "pad": 1, "stride": 1},
-    ],
-    "pool_forward": [
-        {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "max"},
-        {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "average"},
-    ],
-    "conv_backward": [
-        {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
-    ],
-    "create_mask_from_window": [
-        {"legacy_seed": 1, "shape": (2, 3)},
-        {"seed": 104, "shape": (3, 3)},
-    ],
-    "distribute_value": [
-        {"dz": 2.0, "shape": (2, 2)},
-        {"seed": 105, "shape": (3, 4)},
-    ],
-    "pool_backward": [
-        {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "max"},
-        {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "average"},
-    ],
-}
-
-# What each function takes, in order (to name an argument changed in place).
-ARGUMENTS = {
-    "zero_pad": ("X", "pad"),
-    "conv_single_step": ("a_slice_prev", "W", "b"),
-    "conv_forward": ("A_prev", "W", "b", "hparameters"),
-    "pool_forward": ("A_prev", "hparameters"),
-    "conv_backward": ("dZ", "cache"),
-    "create_mask_from_window": ("x",),
-    "distribute_value": ("dz", "shape"),
-    "pool_backward": ("dA", "cache"),
-}
-CACHE_ITEMS = {
-    "conv_backward": ("A_prev", "W", "b", "hparameters"),
-    "pool_backward": ("A_prev", "hparameters"),
-}
-
-# Named mistakes: what the grader says when your output matches a known slip.
-# key -> (what it looks like happened, a hint to fix it)
-MISTAKES = {
-    # zero_pad
-    "pad_not_applied": (
-        "the padding was not added",
-        "Return the padded copy, e.g. from np.pad with pad_width ((0, 0), (pad, pad), (pad, pad), (0, 0)).",
-    ),
-    "pad_all_axes": (
-        "the examples and channels axes were padded too",
-        "Pad only axes 1 and 2 (height and width); use (0, 0) for axes 0 and 3.",
-    ),
-    "pad_wrong_axes": (
-        "the wrong axes were padded (the examples axis instead of the width)",
-        "X is (m, n_H, n_W, n_C): the pad widths are ((0, 0), (pad, pad), (pad, pad), (0, 0)), one pair per axis.",
-    ),
-    "pad_one_side": (
-        "only one side of height and width was padded",
-        "Each padded axis needs (pad, pad): pad rows/columns before and after.",
-    ),
-    "pad_doubled": (
-        "2 * pad was added on each side",
-        "pad is the number of zeros on *each* side, so use (pad, pad), not (2 * pad, 2 * pad).",
-    ),
-    # conv_single_step (and conv_forward)
-    "bias_missing": ("the bias b was not added", "Add the bias once to every output value."),
-    "bias_per_element": (
-        "the bias was added to every element before summing",
-        "Sum a_slice_prev * W first, then add b once.",
-    ),
-    "product_not_summed": (
-        "the element-wise product was returned without summing it",
-        "np.sum(...) turns the window product into a single number.",
-    ),
-    "mean_instead_of_sum": (
-        "the products were averaged (np.mean) instead of summed",
-        "Z is the sum of a_slice_prev * W (np.sum), plus b.",
-    ),
-    # conv_forward and pool_forward
-    "stride_ignored": (
-        "the stride was ignored",
-        "Window (h, w) starts at row h * stride and column w * stride, and the output size divides by stride.",
-    ),
-    "window_not_strided": (
-        "the windows move by 1 instead of by stride",
-        "vert_start = h * stride and horiz_start = w * stride (you have the right output size already).",
-    ),
-    "padding_ignored": (
-        "the input was not padded before the windows were taken",
-        "Pad A_prev with zero_pad first, count 2 * pad in the output size, and take every slice from the padded array.",
-    ),
-    "filter_not_selected": (
-        "every output channel used the same filter",
-        "For output channel c use W[:, :, :, c] and b[:, :, :, c].",
-    ),
-    "bias_not_selected": (
-        "every output channel got the first filter's bias",
-        "Output channel c adds its own bias b[:, :, :, c].",
-    ),
-    "output_one_short": (
-        "the output is one row and one column short (the + 1 of the size formula is missing)",
-        "n_H = floor((n_H_prev - f + 2 * pad) / stride) + 1: the first window counts too.",
-    ),
-    "mode_swapped_max": (
-        "mode 'max' was handled like 'average'",
-        "Check the branches on mode: 'max' takes the maximum of the window (and, backward, routes dA through the mask).",
-    ),
-    "mode_swapped_average": (
-        "mode 'average' was handled like 'max'",
-        "Check the branches on mode: 'average' takes the mean of the window (and, backward, shares dA evenly).",
-    ),
-    "pooled_across_channels": (
-        "the window was pooled across all channels at once",
-        "Pool each channel separately: A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c].",
-    ),
-    "stride_as_f": (
-        "the window stepped by f instead of stride",
-        "Use hparameters['stride'] for the step; f is only the window size.",
-    ),
-    "window_one_short": (
-        "the windows are one row and one column too small",
-        "A window is f x f: vert_end = vert_start + f (Python slices stop before the end index).",
-    ),
-    # backward passes
-    "assign_not_accumulate": (
-        "a gradient was assigned with = where it must be accumulated with +=",
-        "Overlapping windows, examples and filters each add their share: use +=.",
-    ),
-    "dA_padded": (
-        "dA_prev still has the padding",
-        "Cut the padding off at the end: da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :] "
-        "(da_prev_pad[pad:-pad, pad:-pad, :] is empty when pad == 0).",
-    ),
-    "dW_from_unpadded": ("dW used windows of the unpadded A_prev", "Take a_slice from a_prev_pad, the padded example."),
-    "filter_flipped": (
-        "the filter was flipped (turned by 180 degrees)",
-        "In the loop form no flip is needed: window (h, w) of da_prev_pad gets W[:, :, :, c] * dZ[i, h, w, c].",
-    ),
-    "divided_by_m": (
-        "the gradients were divided by m, the number of examples",
-        "dA_prev, dW and db are plain sums over the examples; any 1/m belongs to the cost, not to this layer.",
-    ),
-    "unpad_outside_loop": (
-        "only the last example's dA_prev was filled in",
-        "Copy da_prev_pad (without its padding) into dA_prev[i] inside the loop over i.",
-    ),
-    # create_mask_from_window
-    "min_instead_of_max": ("the mask marks the minimum", "Compare with np.max(x)."),
-    "max_per_column": (
-        "the mask marks the maximum of each column",
-        "Take the maximum of the whole window: np.max(x) without an axis.",
-    ),
-    "max_per_row": (
-        "the mask marks the maximum of each row",
-        "Take the maximum of the whole window: np.max(x) without an axis.",
-    ),
-    # distribute_value
-    "not_divided": ("dz was copied instead of shared", "Each of the n_H * n_W cells gets dz / (n_H * n_W)."),
-    "divided_by_one_side": ("dz was divided by one side only", "Divide by n_H * n_W, the number of cells."),
-    "divided_by_sum": ("dz was divided by n_H + n_W", "Divide by n_H * n_W, the number of cells."),
-    "floor_division": (
-        "floor division (//) was used",
-        "Use true division: dz / (n_H * n_W); // rounds down to a whole number.",
-    ),
-    # pool_backward
-    "mask_ignored": (
-        "the whole window got the gradient in max mode",
-        "Multiply dA[i, h, w, c] by the mask of the window: only the max receives it.",
-    ),
-    "average_not_shared": (
-        "in average mode every cell of the window got the whole gradient",
-        "Share it: distribute_value(dA[i, h, w, c], (f, f)) gives each cell dA / (f * f).",
-    ),
-    "mask_wrong_channel": (
-        "the mask was taken from the wrong channel of A_prev",
-        "The mask of output channel c comes from channel c: A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c].",
-    ),
-}
-
-
-# ---------------------------------------------------------------- inputs
+# ---------------------------------------------------------------- the functions and their cases
 
 
 def _draw(case):
@@ -243,92 +37,195 @@ def _draw(case):
     return lambda *shape: rng.standard_normal(shape)
 
 
-def _conv_inputs(case, draw):
-    A_prev = draw(case["m"], case["n_H"], case["n_W"], case["n_C_prev"])
+def _scaled(case, draw):
+    """draw, then times case["scale"], plus case["offset"] (each optional).
+
+    These keys make the values show slips that plain draws hide: signs (all negative), magnitudes.
+    No case makes ties: which maxima a mask marks when several are equal is left open.
+    """
+    if not {"scale", "offset"} & set(case):
+        return draw
+
+    def values(*shape):
+        return draw(*shape) * case.get("scale", 1.0) + case.get("offset", 0.0)
+
+    return values
+
+
+def _bias(case, draw, *shape):
+    return draw(*shape) * case["bias_scale"] if "bias_scale" in case else draw(*shape)
+
+
+def output_size(n, f, pad, stride):
+    return (n - f + 2 * pad) // stride + 1
+
+
+def _conv_output_shape(case):
+    size = [output_size(case[n], case["f"], case["pad"], case["stride"]) for n in ("n_H", "n_W")]
+    return (case["m"], *size, case["n_C"])
+
+
+def _pool_output_shape(case):
+    m, n_H, n_W, n_C = case["shape"]
+    return (m, output_size(n_H, case["f"], 0, case["stride"]), output_size(n_W, case["f"], 0, case["stride"]), n_C)
+
+
+def _conv_layer(case, draw):
+    A_prev = _scaled(case, draw)(case["m"], case["n_H"], case["n_W"], case["n_C_prev"])
     W = draw(case["f"], case["f"], case["n_C_prev"], case["n_C"])
-    b = draw(1, 1, 1, case["n_C"])
+    b = _bias(case, draw, 1, 1, 1, case["n_C"])
     return A_prev, W, b, {"pad": case["pad"], "stride": case["stride"]}
 
 
-def conv_output_shape(case):
-    """Shape of Z for a conv case, by the spec's formula."""
-
-    def size(n):
-        return (n - case["f"] + 2 * case["pad"]) // case["stride"] + 1
-
-    return (case["m"], size(case["n_H"]), size(case["n_W"]), case["n_C"])
+def _conv_backward_inputs(case, draw):
+    A_prev, W, b, hparameters = _conv_layer(case, draw)
+    return (draw(*_conv_output_shape(case)), (A_prev, W, b, hparameters)), {}
 
 
-def pool_output_shape(case):
-    """Shape of A for a pooling case, by the spec's formula."""
-    m, n_H, n_W, n_C = case["shape"]
+def _pool_backward_inputs(case, draw):
+    A_prev = _scaled(case, draw)(*case["shape"])
+    dA = draw(*_pool_output_shape(case))
+    return (dA, (A_prev, {"f": case["f"], "stride": case["stride"]})), {"mode": case["mode"]}
 
-    def size(n):
-        return (n - case["f"]) // case["stride"] + 1
 
-    return (m, size(n_H), size(n_W), n_C)
+def _conv_text(case):
+    shapes = f"A_prev {(case['m'], case['n_H'], case['n_W'], case['n_C_prev'])}, "
+    shapes += f"W {(case['f'], case['f'], case['n_C_prev'], case['n_C'])}, pad={case['pad']}, stride={case['stride']}"
+    return shapes + _value_text(case)
+
+
+def _pool_text(case):
+    return f"A_prev {tuple(case['shape'])}, f={case['f']}, stride={case['stride']}, mode={case['mode']!r}" + (
+        _value_text(case)
+    )
+
+
+def _value_text(case):
+    """How a case's values differ from plain standard normal draws, in words ('' when they do not)."""
+    notes = [f"values x {case['scale']:g}"] if "scale" in case else []
+    notes += [f"values {case['offset']:+g}"] if "offset" in case else []
+    notes += [f"bias x {case['bias_scale']:g}"] if "bias_scale" in case else []
+    return "".join(f", {note}" for note in notes)
+
+
+def _dz(case, draw):
+    """dz of a distribute_value case: the demo's number, a whole number (an int), or drawn."""
+    if "dz" in case:
+        return case["dz"]
+    return int(case["whole_dz"]) if "whole_dz" in case else float(draw(1)[0])
+
+
+# One row per function: its arguments and returned parts (in order), the items of a cache argument,
+# how a case becomes inputs (case, draw) -> (args, kwargs), a case in words, and the public cases
+# (the notebook's seeded demo case first: legacy np.random.seed + randn, in draw order).
+FUNCTIONS = {
+    "zero_pad": {
+        "arguments": ("X", "pad"),
+        "returns": ("X_pad",),
+        "inputs": lambda case, draw: ((_scaled(case, draw)(*case["shape"]), case["pad"]), {}),
+        "describe": lambda case: f"X {tuple(case['shape'])}, pad={case['pad']}" + _value_text(case),
+        "public": [{"legacy_seed": 1, "shape": (4, 3, 3, 2), "pad": 2}, {"seed": 101, "shape": (2, 3, 5, 1), "pad": 1}],
+    },
+    "conv_single_step": {
+        "arguments": ("a_slice_prev", "W", "b"),
+        "returns": ("Z",),
+        "inputs": lambda case, draw: (
+            (
+                _scaled(case, draw)(case["f"], case["f"], case["n_C_prev"]),
+                draw(case["f"], case["f"], case["n_C_prev"]),
+                _bias(case, draw, 1, 1, 1),
+            ),
+            {},
+        ),
+        "describe": lambda case: (
+            f"a_slice_prev and W {(case['f'], case['f'], case['n_C_prev'])}, b (1, 1, 1)" + _value_text(case)
+        ),
+        "public": [{"legacy_seed": 1, "f": 4, "n_C_prev": 3}, {"seed": 102, "f": 3, "n_C_prev": 2}],
+    },
+    "conv_forward": {
+        "arguments": ("A_prev", "W", "b", "hparameters"),
+        "returns": ("Z", "cache"),
+        "inputs": lambda case, draw: (_conv_layer(case, draw), {}),
+        "describe": _conv_text,
+        "public": [
+            {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
+            {"seed": 103, "m": 2, "n_H": 5, "n_W": 6, "n_C_prev": 2, "n_C": 3, "f": 3, "pad": 1, "stride": 1},
+        ],
+    },
+    "pool_forward": {
+        "arguments": ("A_prev", "hparameters"),
+        "returns": ("A", "cache"),
+        "inputs": lambda case, draw: (
+            (_scaled(case, draw)(*case["shape"]), {"f": case["f"], "stride": case["stride"]}),
+            {"mode": case["mode"]},
+        ),
+        "describe": _pool_text,
+        "public": [
+            {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "max"},
+            {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "average"},
+        ],
+    },
+    "conv_backward": {
+        "arguments": ("dZ", "cache"),
+        "cache": ("A_prev", "W", "b", "hparameters"),
+        "returns": ("dA_prev", "dW", "db"),
+        "inputs": _conv_backward_inputs,
+        "describe": _conv_text,
+        "public": [
+            {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2}
+        ],
+    },
+    "create_mask_from_window": {
+        "arguments": ("x",),
+        "returns": ("mask",),
+        "inputs": lambda case, draw: ((_scaled(case, draw)(*case["shape"]),), {}),
+        "describe": lambda case: f"x {tuple(case['shape'])}" + _value_text(case),
+        "public": [{"legacy_seed": 1, "shape": (2, 3)}, {"seed": 104, "shape": (3, 3)}],
+    },
+    "distribute_value": {
+        "arguments": ("dz", "shape"),
+        "returns": ("a",),
+        "inputs": lambda case, draw: ((_dz(case, draw), tuple(case["shape"])), {}),
+        "describe": lambda case: (
+            f"shape={tuple(case['shape'])}"
+            + (f", dz={case['dz']}" if "dz" in case else "")
+            + (f", dz={case['whole_dz']} (an int)" if "whole_dz" in case else "")
+        ),
+        "public": [{"dz": 2.0, "shape": (2, 2)}, {"seed": 105, "shape": (3, 4)}],
+    },
+    "pool_backward": {
+        "arguments": ("dA", "cache"),
+        "cache": ("A_prev", "hparameters"),
+        "returns": ("dA_prev",),
+        "inputs": _pool_backward_inputs,
+        "describe": _pool_text,
+        "public": [
+            {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "max"},
+            {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "average"},
+        ],
+    },
+}
+PUBLIC_CASES = {name: row["public"] for name, row in FUNCTIONS.items()}
 
 
 def make_inputs(name, case):
     """(args, kwargs) for calling function `name` on `case`; fresh arrays every call."""
-    draw = _draw(case)
-    if name == "zero_pad":
-        return (draw(*case["shape"]), case["pad"]), {}
-    if name == "conv_single_step":
-        f, n_C_prev = case["f"], case["n_C_prev"]
-        return (draw(f, f, n_C_prev), draw(f, f, n_C_prev), draw(1, 1, 1)), {}
-    if name == "conv_forward":
-        return _conv_inputs(case, draw), {}
-    if name == "pool_forward":
-        hp = {"f": case["f"], "stride": case["stride"]}
-        return (draw(*case["shape"]), hp), {"mode": case["mode"]}
-    if name == "conv_backward":
-        A_prev, W, b, hp = _conv_inputs(case, draw)
-        dZ = draw(*conv_output_shape(case))
-        return (dZ, (A_prev, W, b, hp)), {}
-    if name == "create_mask_from_window":
-        return (draw(*case["shape"]),), {}
-    if name == "distribute_value":
-        dz = case["dz"] if "dz" in case else float(draw(1)[0])
-        return (dz, tuple(case["shape"])), {}
-    if name == "pool_backward":
-        A_prev = draw(*case["shape"])
-        hp = {"f": case["f"], "stride": case["stride"]}
-        dA = draw(*pool_output_shape(case))
-        return (dA, (A_prev, hp)), {"mode": case["mode"]}
-    raise KeyError(f"unknown function {name!r}")
+    return FUNCTIONS[name]["inputs"](case, _draw(case))
 
 
 def describe_case(name, case):
     """One line naming a case in plain words."""
-    if name in ("conv_forward", "conv_backward"):
-        text = (
-            f"A_prev {(case['m'], case['n_H'], case['n_W'], case['n_C_prev'])}, "
-            f"W {(case['f'], case['f'], case['n_C_prev'], case['n_C'])}, "
-            f"pad={case['pad']}, stride={case['stride']}"
-        )
-    elif name in ("pool_forward", "pool_backward"):
-        text = f"A_prev {tuple(case['shape'])}, f={case['f']}, stride={case['stride']}, mode={case['mode']!r}"
-    elif name == "zero_pad":
-        text = f"X {tuple(case['shape'])}, pad={case['pad']}"
-    elif name == "conv_single_step":
-        text = f"a_slice_prev and W {(case['f'], case['f'], case['n_C_prev'])}, b (1, 1, 1)"
-    elif name == "create_mask_from_window":
-        text = f"x {tuple(case['shape'])}"
-    else:
-        text = f"shape={tuple(case['shape'])}" + (f", dz={case['dz']}" if "dz" in case else "")
-    return text + (" (the demo case)" if "legacy_seed" in case or "dz" in case else "")
+    demo = " (the demo case)" if "legacy_seed" in case or "dz" in case else ""
+    return FUNCTIONS[name]["describe"](case) + demo
 
 
-# ---------------------------------------------------------------- encoding what came back
-
-_NUMPY_SCALARS = (np.floating, np.integer, np.bool_)
+# ---------------------------------------------------------------- calling and encoding what came back
 
 
 def _is_plain_number(value):
     if type(value) in (bool, int, float):
         return True
-    return type(value).__module__ == "numpy" and isinstance(value, _NUMPY_SCALARS)
+    return type(value).__module__ == "numpy" and isinstance(value, (np.floating, np.integer, np.bool_))
 
 
 def _plain_nested(value, depth=0):
@@ -338,49 +235,37 @@ def _plain_nested(value, depth=0):
     return all(_is_plain_number(item) or _plain_nested(item, depth + 1) for item in value)
 
 
-def encode(value):
-    """A JSON-able description of a returned value (arrays as raw bytes)."""
-    if type(value) is np.ndarray:
-        if value.dtype.kind not in "biuf":
-            return {"kind": "other", "type": f"ndarray of dtype {value.dtype}", "repr": _short_repr(value)}
-        data = value.copy(order="C")  # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
-        return {
-            "kind": "array",
-            "dtype": data.dtype.str,
-            "shape": list(data.shape),
-            "data": base64.b64encode(data.tobytes()).decode("ascii"),
-        }
-    if isinstance(value, np.ndarray):
-        return {
-            "kind": "other",
-            "type": f"{type(value).__name__} (a subclass of numpy.ndarray)",
-            "repr": _short_repr(value),
-        }
-    if _is_plain_number(value):
-        return {"kind": "scalar", "type": type(value).__name__, "value": float(value)}
-    if type(value) in (tuple, list):
-        if value and _plain_nested(value):
-            # Numbers (or nested lists of numbers): sent as one array, so a .tolist() is cheap to report.
-            try:
-                as_array = np.array(value, dtype=float)
-            except (ValueError, TypeError, OverflowError):
-                as_array = None
-            if as_array is not None:
-                return {"kind": type(value).__name__, "length": len(value), "array": encode(as_array)}
-        return {"kind": type(value).__name__, "items": [encode(item) for item in value]}
-    if type(value) is dict:
-        return {"kind": "dict", "items": {str(k): encode(v) for k, v in value.items()}}
-    if type(value) is str:
-        return {"kind": "other", "type": "str", "repr": _short_repr(value)}
-    return {"kind": "other", "type": type(value).__name__, "repr": _short_repr(value)}
-
-
 def _short_repr(value):
     try:
         text = repr(value)
     except Exception as error:  # a hostile __repr__ must not stop the checks
         text = f"<repr failed: {type(error).__name__}>"
     return text[:200]
+
+
+def encode(value):
+    """A JSON-able description of a returned value (arrays as raw bytes)."""
+    if type(value) is np.ndarray and value.dtype.kind in "biuf":
+        data = value.copy(order="C")  # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+        raw = base64.b64encode(data.tobytes()).decode("ascii")
+        return {"kind": "array", "dtype": data.dtype.str, "shape": list(data.shape), "data": raw}
+    if type(value) is np.ndarray:
+        return {"kind": "other", "type": f"ndarray of dtype {value.dtype}", "repr": _short_repr(value)}
+    if isinstance(value, np.ndarray):
+        kind = f"{type(value).__name__} (a subclass of numpy.ndarray)"
+        return {"kind": "other", "type": kind, "repr": _short_repr(value)}
+    if _is_plain_number(value):
+        return {"kind": "scalar", "type": type(value).__name__, "value": float(value)}
+    if type(value) in (tuple, list) and value and _plain_nested(value):
+        try:  # numbers (or nested lists of numbers): sent as one array, so a .tolist() is cheap to report
+            return {"kind": type(value).__name__, "length": len(value), "array": encode(np.array(value, dtype=float))}
+        except (ValueError, TypeError, OverflowError):
+            pass
+    if type(value) in (tuple, list):
+        return {"kind": type(value).__name__, "items": [encode(item) for item in value]}
+    if type(value) is dict:
+        return {"kind": "dict", "items": {str(k): encode(v) for k, v in value.items()}}
+    return {"kind": "other", "type": type(value).__name__, "repr": _short_repr(value)}
 
 
 def decode_array(encoded):
@@ -399,9 +284,7 @@ def _snapshot(value, depth=0):
         return value.copy()
     if type(value) in (tuple, list):
         return [_snapshot(item, depth + 1) for item in value]
-    if type(value) is dict:
-        return dict(value)
-    return value
+    return dict(value) if type(value) is dict else value
 
 
 def _changed_paths(before, after, path=()):
@@ -412,20 +295,16 @@ def _changed_paths(before, after, path=()):
     if type(before) is list:
         if type(after) not in (tuple, list) or len(after) != len(before):
             return [list(path)]
-        found = []
-        for index, (old, new) in enumerate(zip(before, after)):
-            found += _changed_paths(old, new, (*path, index))
-        return found
+        return [
+            found for i, (old, new) in enumerate(zip(before, after)) for found in _changed_paths(old, new, (*path, i))
+        ]
     if type(before) is dict:
         return [] if type(after) is dict and after == before else [list(path)]
     return []
 
 
 def encode_outcome(function, args, kwargs):
-    """Call function and encode its return value, or the exception it raised.
-
-    Also notes which inputs the call changed in place ("changed": paths into args).
-    """
+    """Call function and encode its return value or the exception it raised, and which inputs it changed."""
     try:
         before = _snapshot(list(args))
     except Exception:  # never let the bookkeeping stop the checks
@@ -434,8 +313,7 @@ def encode_outcome(function, args, kwargs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = function(*args, **kwargs)
-        outcome = {"returned": encode(value)}
+            outcome = {"returned": encode(function(*args, **kwargs))}
     except Exception as error:
         outcome = {"raised": {"type": type(error).__name__, "message": _short_repr(str(error))}}
     outcome["seconds"] = time.perf_counter() - start
@@ -449,6 +327,7 @@ def encode_outcome(function, args, kwargs):
 
 
 # ---------------------------------------------------------------- judging
+# A problem is (kind, text): kind names the failure for the course's records, text explains it to you.
 
 
 def _fmt(values, count=4):
@@ -466,20 +345,17 @@ def _summary(array):
 
 
 def compare_arrays(label, expected, got):
-    """None when got equals expected (within tolerance), else a sentence saying how not."""
+    """None when got equals expected (within tolerance), else a problem saying how not."""
     if got.shape != expected.shape:
-        return (
-            f"{label} has shape {got.shape}, expected {expected.shape}.\n"
-            f"    expected {_summary(expected)}\n    got      {_summary(got)}"
-        )
+        text = f"{label} has shape {got.shape}, expected {expected.shape}.\n"
+        return "wrong_shape", text + f"    expected {_summary(expected)}\n    got      {_summary(got)}"
     if got.dtype.kind not in "biuf":
-        return f"{label} has dtype {got.dtype}, expected numbers"
-    got_f = got.astype(float)
-    exp_f = expected.astype(float)
+        return "wrong_dtype", f"{label} has dtype {got.dtype}, expected numbers"
+    got_f, exp_f = got.astype(float), expected.astype(float)
     finite = np.isfinite(got_f)
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
-        return (
+        return "nan_or_inf", (
             f"{label} contains nan or inf at {int((~finite).sum())} of {finite.size} entries, the first at index "
             f"{first} (a mean over an empty window, or 0 / 0, gives nan: check the window bounds).\n"
             f"    got {_summary(got)}"
@@ -491,15 +367,15 @@ def compare_arrays(label, expected, got):
     first = tuple(int(i) for i in np.unravel_index(wrong[0], close.shape))
     start = int(wrong[0])
     dtype_note = "" if got.dtype == expected.dtype else f" (got dtype {got.dtype}, expected {expected.dtype})"
-    message = (
+    text = (
         f"{label} is wrong at {wrong.size} of {close.size} entries; the first at index {first}: "
         f"expected {exp_f[first]:.8g}, got {got_f[first]:.8g}{dtype_note}.\n"
         f"    expected from there on: {_fmt(exp_f.ravel()[start:])}\n"
         f"    got from there on:      {_fmt(got_f.ravel()[start:])}"
     )
     if not got_f.any() and exp_f.any():
-        message += f"\n    Every entry of {label} is 0: nothing was written into it."
-    return message
+        return "all_zeros", text + f"\n    Every entry of {label} is 0: nothing was written into it."
+    return "wrong_values", text
 
 
 def describe_encoded(encoded):
@@ -510,8 +386,9 @@ def describe_encoded(encoded):
         return f"the number {encoded['value']:.8g} ({encoded['type']})"
     if kind in ("tuple", "list") and "array" in encoded:
         shape = tuple(encoded["array"]["shape"])
-        what = "numbers" if len(shape) == 1 else f"nested {kind}s of numbers, shape {shape} as an array"
-        return f"a {kind} of {encoded['length']} {what}" if len(shape) == 1 else f"a {kind} ({what})"
+        if len(shape) == 1:
+            return f"a {kind} of {encoded['length']} numbers"
+        return f"a {kind} (nested {kind}s of numbers, shape {shape} as an array)"
     if kind in ("tuple", "list"):
         return f"a {kind} of {len(encoded['items'])} items"
     if encoded.get("type") == "NoneType":
@@ -520,20 +397,18 @@ def describe_encoded(encoded):
 
 
 def _none_hint(encoded):
-    if encoded.get("type") == "NoneType":
-        return " (is the return statement missing, or inside a loop or an if?)"
-    return ""
+    return " (is the return statement missing, or inside a loop or an if?)" if encoded.get("type") == "NoneType" else ""
 
 
 def _values_note(expected, got):
-    """' Its values are right' / ' Its values are wrong too: ...' for a value of the wrong type."""
+    """' Its values are right' / ' As an array, it would be wrong too: ...' for a value of the wrong type."""
     if expected is None:
         return ""
     expected = np.asarray(expected, dtype=float)
     if got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL):
         return " Its values are right: only the type is wrong."
     problem = compare_arrays("as an array, it", expected, got)
-    return f" As an array, it would be wrong too: {problem}" if problem else ""
+    return f" As an array, it would be wrong too: {problem[1]}" if problem else ""
 
 
 def _as_scalar(name, encoded, expected=None):
@@ -565,55 +440,42 @@ def _as_scalar(name, encoded, expected=None):
     return None, f"{name} must return a real number; it returned {describe_encoded(encoded)}" + _none_hint(encoded)
 
 
+_INDICES = "\n    Hint: the mask is a boolean array of x's shape, True at the maximum: x == np.max(x)."
+
+
 def _as_array(label, encoded, expected=None):
-    """(array, problem) for a returned value that must be an ndarray."""
+    """(array, problem text) for a returned value that must be an ndarray."""
     array = decode_array(encoded)
     if array is not None:
         return array, None
-    kind = encoded["kind"]
+    kind, what = encoded["kind"], describe_encoded(encoded)
     listed_shape = tuple(encoded["array"]["shape"]) if "array" in encoded else None
     looks_like_indices = (kind in ("tuple", "list") and listed_shape != np.shape(expected)) or (
         kind == "scalar" and encoded["type"] != "bool"
     )
     if label == "mask" and looks_like_indices:
         return None, (
-            f"the mask came back as {describe_encoded(encoded)}, which looks like indices of the maximum "
-            "(np.argmax / np.unravel_index / np.where).\n"
-            "    Hint: the mask is a boolean array of x's shape, True at the maximum: x == np.max(x)."
+            f"the mask came back as {what}, which looks like indices of the maximum "
+            "(np.argmax / np.unravel_index / np.where)." + _INDICES
         )
     if kind in ("tuple", "list") and "array" in encoded:
-        values = decode_array(encoded["array"])
+        note = _values_note(expected, decode_array(encoded["array"]))
         return None, (
-            f"{label} must be a numpy array; it came back as {describe_encoded(encoded)}."
-            f"{_values_note(expected, values)}\n"
+            f"{label} must be a numpy array; it came back as {what}.{note}\n"
             "    Hint: return the numpy array itself (np.array(...) around a list; no .tolist())."
         )
     if kind in ("tuple", "list"):
-        return None, f"{label} must be a numpy array; it came back as {describe_encoded(encoded)} (use np.array)"
+        return None, f"{label} must be a numpy array; it came back as {what} (use np.array)"
     if kind == "scalar" and expected is not None:
-        shape = np.shape(expected)
         return None, (
-            f"{label} must be a numpy array of shape {shape}; it came back as {describe_encoded(encoded)}.\n"
+            f"{label} must be a numpy array of shape {np.shape(expected)}; it came back as {what}.\n"
             "    Hint: build the whole array, e.g. np.full(shape, value) or np.ones(shape) * value."
         )
-    return None, f"{label} must be a numpy array; it came back as {describe_encoded(encoded)}" + _none_hint(encoded)
+    return None, f"{label} must be a numpy array; it came back as {what}" + _none_hint(encoded)
 
 
-def _split_parts(name, encoded):
-    """The returned parts of a function's result, or a problem sentence."""
-    parts = PARTS[name]
-    if len(parts) == 1:
-        return {parts[0]: encoded}, None
-    if encoded["kind"] not in ("tuple", "list") or "items" not in encoded or len(encoded["items"]) != len(parts):
-        return None, (
-            f"{name} must return a tuple ({', '.join(parts)}); it returned {describe_encoded(encoded)}"
-            + _none_hint(encoded)
-        )
-    return dict(zip(parts, encoded["items"])), None
-
-
-def _check_cache(name, case, inputs, encoded, changed=()):
-    """Problem with the returned cache, or None. The cache must hold the inputs, unpadded.
+def _check_cache(name, inputs, encoded, changed=()):
+    """Problem text about the returned cache, or None: it must hold the inputs, unpadded.
 
     changed: argument indices the call changed in place (reported on their own, not again here).
     """
@@ -637,25 +499,25 @@ def _check_cache(name, case, inputs, encoded, changed=()):
             )
         problem = compare_arrays(f"cache's {label}", want, got)
         if problem:
-            return problem + f"\n    The cache is ({order}): store the inputs unchanged, as they came in."
+            return problem[1] + f"\n    The cache is ({order}): store the inputs unchanged, as they came in."
     got_hp = encoded["items"][-1]
     if got_hp.get("kind") != "dict" or set(got_hp["items"]) != set(hp):
         return f"cache's last item must be the hparameters dict {hp}; got {describe_encoded(got_hp)}"
     return None
 
 
-def _diagnose(mistakes, label, got):
-    """The named mistake whose output matches got, as a sentence, or ''."""
-    for key, outputs in (mistakes or {}).items():
-        candidate = outputs.get(label)
+def _diagnose(mistakes, label, got, named):
+    """The known mistake whose output matches got, as a sentence ('' if none); its key goes into named."""
+    for key, mistake in (mistakes or {}).items():
+        candidate = mistake["parts"].get(label)
         if candidate is None:
             continue
         candidate = np.asarray(candidate)
         if candidate.shape == got.shape and np.allclose(
             got.astype(float), candidate.astype(float), rtol=RTOL, atol=ATOL
         ):
-            what, hint = MISTAKES[key]
-            return f"\n    Looks like {what}. Hint: {hint}"
+            named.append({"key": key, "what": mistake["what"]})
+            return f"\n    Looks like {mistake['what']}. Hint: {mistake['hint']}"
     return ""
 
 
@@ -663,8 +525,7 @@ def _size_hint(name, case, got_shape, expected_shape):
     """For a wrongly sized Z / A: which size is off, the spec's formula, and the slip it looks like."""
     if name not in ("conv_forward", "pool_forward") or len(got_shape) != 4 or len(expected_shape) != 4:
         return ""
-    f, stride = case["f"], case["stride"]
-    pad = case.get("pad", 0)
+    f, stride, pad = case["f"], case["stride"], case.get("pad", 0)
     sizes = (case["n_H"], case["n_W"]) if name == "conv_forward" else tuple(case["shape"][1:3])
     lines = []
     if got_shape[0] != expected_shape[0]:
@@ -684,10 +545,8 @@ def _size_hint(name, case, got_shape, expected_shape):
             ((n - f + pad) // stride + 1, "the padding was counted once instead of twice"),
             ((n + 2 * pad) // stride + 1, "f is missing"),
         ]
-        guess = next((text for size, text in slips if size == got), "")
-        lines.append(
-            f"{label} is {got}, expected floor(({inner}) / {stride}) + 1 = {want}" + (f" ({guess})" if guess else "")
-        )
+        guess = next((f" ({text})" for size, text in slips if size == got), "")
+        lines.append(f"{label} is {got}, expected floor(({inner}) / {stride}) + 1 = {want}{guess}")
     if got_shape[3] != expected_shape[3]:
         what = "the number of filters, W.shape[3]" if name == "conv_forward" else "n_C_prev, one per input channel"
         lines.append(f"the last axis must have {expected_shape[3]} channels ({what})")
@@ -697,106 +556,128 @@ def _size_hint(name, case, got_shape, expected_shape):
 def _mask_values(array):
     if array.dtype == bool:
         return array
-    if np.isin(array, (0, 1)).all():
-        return array.astype(bool)
-    return None
+    return array.astype(bool) if np.isin(array, (0, 1)).all() else None
 
 
-def _judge_array(name, case, label, encoded, expected, mistakes):
-    got, problem = _as_array(label, encoded, expected)
-    if problem:
-        return problem
+def _judge_mask(got, expected):
+    """(mask as booleans, problem) for a returned mask array."""
+    if got.shape == np.shape(expected) and _mask_values(got) is None:
+        return None, (
+            "wrong_values",
+            "the mask must hold True/False (or 1/0): expected the result of a comparison, got other values.\n"
+            f"    got {_summary(got)}\n"
+            "    Hint: the mask is the comparison itself, x == np.max(x), not x multiplied by it.",
+        )
+    if got.shape != np.shape(expected) and got.dtype.kind in "iu":
+        return None, (
+            "wrong_shape",
+            f"the mask came back as {_summary(got)}, not of x's shape {np.shape(expected)}: "
+            "that looks like indices of the maximum (np.argwhere / np.nonzero)." + _INDICES,
+        )
+    return (_mask_values(got) if got.shape == np.shape(expected) else got), None
+
+
+def _judge_array(name, case, label, encoded, expected, mistakes, named):
+    got, text = _as_array(label, encoded, expected)
+    if text:
+        return "wrong_type", text
     if label == "mask":
-        if got.shape == np.shape(expected) and _mask_values(got) is None:
-            return (
-                "the mask must hold True/False (or 1/0): expected the result of a comparison, got other values.\n"
-                f"    got {_summary(got)}\n"
-                "    Hint: the mask is the comparison itself, x == np.max(x), not x multiplied by it."
-            )
-        if got.shape != np.shape(expected) and got.dtype.kind in "iu":
-            return (
-                f"the mask came back as {_summary(got)}, not of x's shape {np.shape(expected)}: "
-                "that looks like indices of the maximum (np.argwhere / np.nonzero).\n"
-                "    Hint: the mask is a boolean array of x's shape, True at the maximum: x == np.max(x)."
-            )
-        if got.shape == np.shape(expected):
-            got = _mask_values(got)
+        got, problem = _judge_mask(got, expected)
+        if problem:
+            return problem
     problem = compare_arrays(label, expected, got)
     if problem is None:
         return None
+    kind, text = problem
     if got.shape != np.shape(expected):
-        problem += _size_hint(name, case, got.shape, np.shape(expected))
-    return problem + _diagnose(mistakes, label, got)
+        text += _size_hint(name, case, got.shape, np.shape(expected))
+    return kind, text + _diagnose(mistakes, label, got, named)
 
 
-def _judge_scalar(name, label, encoded, expected, mistakes):
-    got, problem = _as_scalar(name, encoded, expected)
-    if problem:
+def _judge_scalar(name, label, encoded, expected, mistakes, named):
+    got, text = _as_scalar(name, encoded, expected)
+    if text:
         array = decode_array(encoded)
         if array is not None and not (array.size == 1 and np.isclose(array.item(), expected, rtol=RTOL, atol=ATOL)):
-            problem += _diagnose(mistakes, label, array)
-        return problem
+            text += _diagnose(mistakes, label, array, named)
+        return "wrong_type", text
     if np.isclose(got, expected, rtol=RTOL, atol=ATOL):
         return None
-    return f"{label} = {got:.10g}, expected {expected:.10g}" + _diagnose(mistakes, label, np.asarray(got))
+    text = f"{label} = {got:.10g}, expected {expected:.10g}"
+    return "wrong_values", text + _diagnose(mistakes, label, np.asarray(got), named)
 
 
 def _input_name(name, path):
-    names = ARGUMENTS.get(name, ())
+    names = FUNCTIONS[name]["arguments"]
     label = names[path[0]] if path and path[0] < len(names) else f"argument {path[0] + 1 if path else '?'}"
-    if len(path) > 1 and name in CACHE_ITEMS and label == "cache" and path[1] < len(CACHE_ITEMS[name]):
-        label = f"cache's {CACHE_ITEMS[name][path[1]]}"
+    items = FUNCTIONS[name].get("cache", ())
+    if len(path) > 1 and label == "cache" and path[1] < len(items):
+        label = f"cache's {items[path[1]]}"
     return label
 
 
 def _changed_message(name, changed):
-    if not changed:
-        return None
     labels = []
     for path in changed:
-        label = _input_name(name, path)
-        if label not in labels:
-            labels.append(label)
-    listed = " and ".join(labels)
+        if _input_name(name, path) not in labels:
+            labels.append(_input_name(name, path))
     return (
-        f"{name} changed its input {listed} in place (it no longer holds what was passed in).\n"
+        f"{name} changed its input {' and '.join(labels)} in place (it no longer holds what was passed in).\n"
         "    Hint: leave the arguments as they came in: callers use them again (conv_forward passes the same "
         "window to every filter; the backward passes read the cache). Write results into new arrays "
         "(products = a_slice_prev * W, not a_slice_prev *= W; A = np.zeros(...), not a slice of A_prev)."
     )
 
 
-def judge(name, case, inputs, expected, outcome, mistakes=None):
-    """None when the outcome is right, else a message for the student.
+def _split_parts(name, encoded):
+    """The returned parts of a function's result, or a problem sentence."""
+    parts = FUNCTIONS[name]["returns"]
+    if len(parts) == 1:
+        return {parts[0]: encoded}, None
+    if encoded["kind"] not in ("tuple", "list") or "items" not in encoded or len(encoded["items"]) != len(parts):
+        what = describe_encoded(encoded) + _none_hint(encoded)
+        return None, f"{name} must return a tuple ({', '.join(parts)}); it returned {what}"
+    return dict(zip(parts, encoded["items"])), None
 
-    expected: part name -> trusted array (or float); mistakes: key -> {part: array}.
+
+def _verdict(kind, message, detail="", named=()):
+    return {"kind": kind, "detail": detail, "message": message, "mistakes": list(named)}
+
+
+def judge(name, case, inputs, expected, outcome, mistakes=None):
+    """None when the outcome is right, else a verdict: {"kind", "detail", "message", "mistakes"}.
+
+    expected: part name -> expected array (or float);
+    mistakes: key -> {"what", "hint", "parts": {part name -> array}}, the known slips to name.
     """
     if "raised" in outcome:
         error = outcome["raised"]
         if error["type"] == "NotImplementedError":
-            return f"{name} is not implemented yet (it raised NotImplementedError)"
-        return f"{name} raised {error['type']}: {error['message']}{_hint_for_error(error, name)}"
+            return _verdict("not_implemented", f"{name} is not implemented yet (it raised NotImplementedError)")
+        text = f"{name} raised {error['type']}: {error['message']}{_hint_for_error(error, name)}"
+        return _verdict("raised", text, error["type"])
     if "skipped" in outcome:
-        return outcome["skipped"]
-    parts, problem = _split_parts(name, outcome["returned"])
-    if problem:
-        return problem
+        return _verdict(outcome.get("kind", "other"), outcome["skipped"], outcome.get("detail", ""))
+    parts, text = _split_parts(name, outcome["returned"])
+    if text:
+        return _verdict("wrong_type", text)
     changed = outcome.get("changed") or []
-    changed_args = {path[0] for path in changed if path}
-    problems = []
+    problems, named = [], []
     for label, encoded in parts.items():
         if label == "cache":
-            problem = _check_cache(name, case, inputs, encoded, changed_args)
+            text = _check_cache(name, inputs, encoded, {path[0] for path in changed if path})
+            problem = ("wrong_cache", text) if text else None
         elif name == "conv_single_step":
-            problem = _judge_scalar(name, label, encoded, expected[label], mistakes)
+            problem = _judge_scalar(name, label, encoded, expected[label], mistakes, named)
         else:
-            problem = _judge_array(name, case, label, encoded, expected[label], mistakes)
+            problem = _judge_array(name, case, label, encoded, expected[label], mistakes, named)
         if problem:
             problems.append(problem)
-    note = _changed_message(name, changed)
-    if note:
-        problems.append(note)
-    return "\n    ".join(problems) if problems else None
+    if changed:
+        problems.append(("changed_input", _changed_message(name, changed)))
+    if not problems:
+        return None
+    return _verdict(problems[0][0], "\n    ".join(text for _, text in problems), named=named)
 
 
 _SHAPES_MET = {
@@ -812,28 +693,34 @@ _SHAPES_MET = {
         "What is added into a window must be f x f too (its mask, or distribute_value(dz, (f, f)))."
     ),
 }
+# (exception type or None for any, text in its message or None for any, hint), the first match is given.
+_ERROR_HINTS = [
+    (
+        "TypeError",
+        ("only 0-dimensional arrays", "only length-1 arrays", "only size-1 arrays"),
+        "on NumPy 2, float() of a (1, 1, 1) array (such as b) raises this TypeError; "
+        "use b.item() or np.squeeze(b) to get the bias as a number.",
+    ),
+    (
+        None,
+        ("setting an array element with a sequence",),
+        "an array was stored into a single element, e.g. Z[i, h, w, c] = <a (1, 1, 1) array>. "
+        "On NumPy 2 this fails: make the value a number first (b.item() or np.squeeze(b) for the bias).",
+    ),
+    (
+        None,
+        ("could not broadcast input array from shape (0,",),
+        "an empty slice was stored into dA_prev. With pad == 0, a[pad:-pad] is a[0:0], which is empty: "
+        "use a[pad:pad + n_H_prev, pad:pad + n_W_prev] (or handle pad == 0 apart).",
+    ),
+]
 
 
 def _hint_for_error(error, name=None):
-    message = error["message"]
-    kind = error["type"]
-    if kind == "TypeError" and any(
-        text in message for text in ("only 0-dimensional arrays", "only length-1 arrays", "only size-1 arrays")
-    ):
-        return (
-            "\n    Hint: on NumPy 2, float() of a (1, 1, 1) array (such as b) raises this TypeError; "
-            "use b.item() or np.squeeze(b) to get the bias as a number."
-        )
-    if "setting an array element with a sequence" in message:
-        return (
-            "\n    Hint: an array was stored into a single element, e.g. Z[i, h, w, c] = <a (1, 1, 1) array>. "
-            "On NumPy 2 this fails: make the value a number first (b.item() or np.squeeze(b) for the bias)."
-        )
-    if "could not broadcast input array from shape (0," in message:
-        return (
-            "\n    Hint: an empty slice was stored into dA_prev. With pad == 0, a[pad:-pad] is a[0:0], which is empty: "
-            "use a[pad:pad + n_H_prev, pad:pad + n_W_prev] (or handle pad == 0 apart)."
-        )
+    message, kind = error["message"], error["type"]
+    for hint_type, texts, hint in _ERROR_HINTS:
+        if (hint_type is None or kind == hint_type) and any(text in message for text in texts):
+            return f"\n    Hint: {hint}"
     if "cannot be interpreted as an integer" in message and "float" in message:
         return (
             "\n    Hint: a size came out as a float. Use floor division for the output size: "
@@ -848,60 +735,47 @@ def _hint_for_error(error, name=None):
         if name in ("conv_forward", "conv_backward", "pool_forward", "pool_backward"):
             return _SHAPES_MET[name[:4]]
         return "\n    Hint: two arrays of different shapes met; print their shapes to see which one is off."
-    if kind == "IndexError":
-        return "\n    Hint: an index ran past an array's end; check the output size formula and the loop ranges."
-    if kind == "KeyError":
-        return "\n    Hint: hparameters has the keys 'stride' and 'pad' (convolution) or 'f' and 'stride' (pooling)."
-    if kind in ("NameError", "UnboundLocalError"):
-        return (
-            "\n    Hint: the function uses a name that does not exist when it runs: a typo, or a variable defined "
-            "outside the function (in another cell) or only in one branch."
-        )
-    return ""
+    return {
+        "IndexError": "\n    Hint: an index ran past an array's end; check the output size formula and the loop ranges.",
+        "KeyError": "\n    Hint: hparameters has the keys 'stride' and 'pad' (convolution) or 'f' and 'stride' (pooling).",
+        "NameError": "\n    Hint: the function uses a name that does not exist when it runs: a typo, or a variable "
+        "defined outside the function (in another cell) or only in one branch.",
+    }.get("NameError" if kind == "UnboundLocalError" else kind, "")
 
 
-def score(points, verdicts):
-    """Partial credit: points times the fraction of cases passed, rounded down to 0.01."""
-    passed = sum(1 for verdict in verdicts if verdict is None)
-    return int(points * passed * 100 // len(verdicts)) / 100 if verdicts else 0.0
-
+# ---------------------------------------------------------------- reports
 
 _NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
-# Lines of a verdict that only show data (values of this case), left out when comparing verdicts.
-_DATA_LINES = ("expected ", "got ")
+_DATA_LINES = ("expected ", "got ")  # lines that only show this case's values, left out when comparing
 
 
-def _gist(verdict):
-    """What a verdict says, without its case's data and numbers, to spot cases that fail alike."""
-    lines = [line.strip() for line in verdict.split("\n")]
+def _gist(message):
+    """What a message says, without its case's data and numbers, to spot cases that fail alike."""
+    lines = [line.strip() for line in message.split("\n")]
     kept = [lines[0]] + [line for line in lines[1:] if not line.startswith(_DATA_LINES)]
     return " ".join(_NUMBER.sub("#", " ".join(kept)).split())
 
 
-def _case_numbers(indices):
-    numbers = [str(index + 1) for index in indices]
-    return ", ".join(numbers[:-1]) + f" and {numbers[-1]}"
-
-
-def report(name, cases, verdicts):
-    """The failing cases in plain words, cases that fail alike written out once (lines, indented)."""
+def report(name, cases, messages):
+    """The failing cases in plain words (messages[i] is None for a case that passed); alike ones written once."""
     groups = {}
-    for index, verdict in enumerate(verdicts):
-        if verdict:
-            groups.setdefault(_gist(verdict), []).append(index)
+    for index, message in enumerate(messages):
+        if message:
+            groups.setdefault(_gist(message), []).append(index)
     lines = []
     for indices in groups.values():
         first = indices[0]
         head = f"Case {first + 1} ({describe_case(name, cases[first])})"
         if len(indices) == 1:
-            lines.append(f"  {head}:\n    {verdicts[first]}")
+            lines.append(f"  {head}:\n    {messages[first]}")
             continue
-        which = f"All {len(cases)} cases" if len(indices) == len(cases) else f"Cases {_case_numbers(indices)}"
-        lines.append(f"  {which} fail alike; the first of them, {head}:\n    {verdicts[first]}")
+        numbers = [str(index + 1) for index in indices]
+        which = f"All {len(cases)} cases" if len(indices) == len(cases) else f"Cases {', '.join(numbers[:-1])}"
+        which += "" if len(indices) == len(cases) else f" and {numbers[-1]}"
+        lines.append(f"  {which} fail alike; the first of them, {head}:\n    {messages[first]}")
         if len(indices) < len(cases):
-            lines.append(
-                "    The others: " + "; ".join(f"case {i + 1} ({describe_case(name, cases[i])})" for i in indices[1:])
-            )
+            others = "; ".join(f"case {i + 1} ({describe_case(name, cases[i])})" for i in indices[1:])
+            lines.append(f"    The others: {others}")
     return "\n".join(lines)
 
 
@@ -928,10 +802,8 @@ def helpers_in_place(function, helpers):
 def grade(name, function, hidden_cases, helpers=None):
     """Collect the function's outcome on every public and hidden case (grading only).
 
-    Emits one result record per case; the course's grading step judges them.
+    Publishes one result record per case; the course's grading step judges them.
     """
-    from IPython.display import display
-
     cases = PUBLIC_CASES[name] + list(hidden_cases)
     deadline = time.perf_counter() + TIME_BUDGET_SECONDS
     for index, case in enumerate(cases):
@@ -941,39 +813,48 @@ def grade(name, function, hidden_cases, helpers=None):
             args, kwargs = make_inputs(name, case)
             with helpers_in_place(function, helpers):
                 outcome = encode_outcome(function, args, kwargs)
-        display({RESULT_MIME: {"function": name, "case": index, "outcome": outcome}}, raw=True)
+        publish({"function": name, "case": index, "outcome": outcome})
+
+
+def publish(record):
+    """Show one result record in the cell's output, where the grading step collects it."""
+    from IPython.display import display
+
+    display({RESULT_MIME: record}, raw=True)
 
 
 def _public_expected(name, index):
-    """Expected parts and named-mistake outputs of a public case, from the shipped data file."""
-    import os
+    """Expected parts and known mistakes of a public case, from the shipped data file.
 
+    The file holds '<name>/<case>/expected/<part>', '<name>/<case>/mistake/<key>/<part>' and
+    'mistake/<key>/what' and '.../hint' (the mistake in words).
+    """
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), PUBLIC_DATA)
     expected, mistakes = {}, {}
     with np.load(path, allow_pickle=False) as data:
         prefix = f"{name}/{index}/"
-        for key in data.files:
-            if not key.startswith(prefix):
-                continue
-            rest = key[len(prefix) :].split("/")
-            value = data[key]
+        for key in (key for key in data.files if key.startswith(prefix)):
+            rest, value = key[len(prefix) :].split("/"), data[key]
             if rest[0] == "expected":
                 expected[rest[1]] = float(value) if value.ndim == 0 else value
             else:
-                mistakes.setdefault(rest[1], {})[rest[2]] = value
+                mistake = mistakes.setdefault(rest[1], {"parts": {}})
+                mistake["parts"][rest[2]] = value
+                mistake.update(what=str(data[f"mistake/{rest[1]}/what"]), hint=str(data[f"mistake/{rest[1]}/hint"]))
     return expected, mistakes
 
 
 def check(name, function):
     """Run the public cases of `name`; print a report and raise AssertionError if any fails."""
     cases = PUBLIC_CASES[name]
-    verdicts = []
+    messages = []
     for index, case in enumerate(cases):
         inputs = make_inputs(name, case)
         outcome = encode_outcome(function, *make_inputs(name, case))  # fresh copies: the call may mutate them
         expected, mistakes = _public_expected(name, index)
-        verdicts.append(judge(name, case, inputs, expected, outcome, mistakes))
-    failed = sum(1 for verdict in verdicts if verdict)
+        verdict = judge(name, case, inputs, expected, outcome, mistakes)
+        messages.append(verdict and verdict["message"])
+    failed = sum(1 for message in messages if message)
     if failed:
-        raise AssertionError(f"{name}: {failed} of {len(cases)} public checks failed\n{report(name, cases, verdicts)}")
+        raise AssertionError(f"{name}: {failed} of {len(cases)} public checks failed\n{report(name, cases, messages)}")
     print(f"{name}: all {len(cases)} public checks passed. Hidden cases are checked at grading time.")

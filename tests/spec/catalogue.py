@@ -204,6 +204,18 @@ MUTANTS = [
         says=("unpadded A_prev",),
     ),
     Mutant(
+        "cf-relu-applied",
+        "conv_forward",
+        (
+            (
+                "Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
+                "Z[i, h, w, c] = max(0.0, conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c]))",
+            ),
+        ),
+        "applies ReLU to Z",
+        "activation_applied",
+    ),
+    Mutant(
         "cf-returns-z-only",
         "conv_forward",
         (("return Z, cache", "return Z"),),
@@ -280,6 +292,13 @@ MUTANTS = [
         (("A = np.zeros((m, n_H, n_W, n_C))", "A = A_prev[:, :n_H, :n_W, :]"),),
         "writes the output into the input",
         says=("changed its input A_prev in place",),
+    ),
+    Mutant(
+        "pf-max-from-zero",
+        "pool_forward",
+        (("A[i, h, w, c] = np.max(a_prev_slice)", "A[i, h, w, c] = max(0.0, np.max(a_prev_slice))"),),
+        "the maximum starts at 0: an all-negative window gives 0",
+        "max_from_zero",
     ),
     # ------------------------------------------------------------ conv_backward
     Mutant(
@@ -412,6 +431,13 @@ MUTANTS = [
         (("average = dz / (n_H * n_W)", "average = dz // (n_H * n_W)"),),
         "floor division",
         "floor_division",
+    ),
+    Mutant(
+        "dv-kept-dz-type",
+        "distribute_value",
+        (("a = np.ones(shape) * average", "a = np.full(shape, average, dtype=type(dz))"),),
+        "the result takes dz's type: a whole-number dz loses its fraction",
+        "kept_dz_type",
     ),
     Mutant(
         "dv-list",
@@ -989,3 +1015,25 @@ def alternative_answers(name):
 def mutant_answers(mutant, solutions):
     """The master's eight solutions with the mutant's function edited."""
     return {**solutions, mutant.function: mutant.source(solutions)}
+
+
+MUTANTS_BY_ID = {mutant.id: mutant for mutant in MUTANTS}
+
+
+def entry_answers(entry, solutions):
+    """function name -> solution code of a catalogue entry (a mutant's id or an alternative's name)."""
+    if entry in ALTERNATIVES:
+        return alternative_answers(entry)
+    return mutant_answers(MUTANTS_BY_ID[entry], solutions)
+
+
+# The entries that also go through real nbgrader (in the session's one autograde batch, tests/conftest.py),
+# to show that it gives the verdicts the in-process judging gives: one mistake the checker names, one that
+# raises, one that changes its input in place, a correct alternative, and the one that is noisy on stderr.
+REAL_NBGRADER = (
+    "cb-filter-flipped",
+    "css-float-b",
+    "pf-output-view-of-input",
+    "alt-strided-im2col",
+    "alt-noisy-stderr-warnings",
+)

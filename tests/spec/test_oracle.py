@@ -14,7 +14,6 @@ code or method with either of them:
   respect to the forward output is ``G``;
 - ``zero_pad``, ``conv_single_step``, ``create_mask_from_window`` and
   ``distribute_value``: their definitions in the specification, written out directly;
-- PyTorch with autograd, as an extra, when ``torch`` is importable.
 
 A final group of tests feeds deliberately wrong functions through the same checks, so
 that a green run means something.
@@ -40,7 +39,6 @@ FORWARD_TOLERANCE = 1e-12
 # so centred differences have no truncation error: what is left is rounding, about
 # eps * |L| / step, far below this.
 FINITE_DIFFERENCE_TOLERANCE = 1e-8
-TORCH_TOLERANCE = 1e-10
 
 CONV_STEP = 1e-5
 AVERAGE_POOL_STEP = 1e-5
@@ -207,33 +205,6 @@ POOL_CASES = [
 
 def as_params(cases):
     return [pytest.param(case, id=str(case)) for case in cases]
-
-
-def test_sweep_covers_the_hard_cases():
-    """The sweep must keep reaching the configurations where loop-based code usually slips."""
-    conv_needs = {
-        "inexact division": lambda c: not c.exact_division,
-        "stride 3": lambda c: c.stride == 3,
-        "no padding": lambda c: c.pad == 0,
-        "padding 3": lambda c: c.pad == 3,
-        "1x1 filter": lambda c: c.f == 1,
-        "5x5 filter": lambda c: c.f == 5,
-        "non-square input": lambda c: c.n_H != c.n_W,
-        "batch of 3": lambda c: c.m == 3,
-        "several channels in and out": lambda c: c.n_C_prev > 1 and c.n_C > 1,
-    }
-    pool_needs = {
-        "overlapping windows": lambda c: c.f > c.stride,
-        "tiling windows": lambda c: c.f == c.stride > 1,
-        "gaps between windows": lambda c: c.f < c.stride,
-        "inexact division": lambda c: not c.exact_division,
-        "non-square input": lambda c: c.n_H != c.n_W,
-    }
-    for need, holds in conv_needs.items():
-        assert any(holds(case) for case in CONV_CASES), f"no convolution case with {need}"
-    for mode in ("max", "average"):
-        for need, holds in pool_needs.items():
-            assert any(holds(c) and c.mode == mode for c in POOL_CASES), f"no {mode}-pooling case with {need}"
 
 
 # --------------------------------------------------------------------------------------
@@ -510,58 +481,6 @@ def test_distribute_value_shares_evenly(impl, dz, shape):
     # Every cell holds the same share, and the shares add back up to dz.
     assert np.all(np.abs(a - share) <= FORWARD_TOLERANCE * max(abs(share), 1.0))
     assert math.isclose(math.fsum(a.ravel()), dz, rel_tol=1e-12, abs_tol=1e-12)
-
-
-# --------------------------------------------------------------------------------------
-# PyTorch, when it is there (an extra check only: never installed for these tests)
-# --------------------------------------------------------------------------------------
-
-
-def to_nchw(x):
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-
-def from_nchw(x):
-    return x.transpose(0, 2, 3, 1)
-
-
-def test_conv_matches_torch_autograd(impl):
-    torch = pytest.importorskip("torch")
-    for case in CONV_CASES:
-        A_prev, W, b, G = conv_inputs(case)
-        A_t = torch.tensor(to_nchw(A_prev), dtype=torch.float64, requires_grad=True)
-        W_t = torch.tensor(np.ascontiguousarray(W.transpose(3, 2, 0, 1)), dtype=torch.float64, requires_grad=True)
-        b_t = torch.tensor(b.reshape(-1), dtype=torch.float64, requires_grad=True)
-        Z_t = torch.nn.functional.conv2d(A_t, W_t, b_t, stride=case.stride, padding=case.pad)
-        (Z_t * torch.tensor(to_nchw(G), dtype=torch.float64)).sum().backward()
-
-        Z, cache = impl["conv_forward"](A_prev, W, b, case.hparameters)
-        dA_prev, dW, db = impl["conv_backward"](G, cache)
-        errors = {
-            "Z": relative_error(Z, from_nchw(Z_t.detach().numpy())),
-            "dA_prev": relative_error(dA_prev, from_nchw(A_t.grad.numpy())),
-            "dW": relative_error(dW, W_t.grad.numpy().transpose(2, 3, 1, 0)),
-            "db": relative_error(db, b_t.grad.numpy().reshape(1, 1, 1, -1)),
-        }
-        assert max(errors.values()) < TORCH_TOLERANCE, (str(case), errors)
-
-
-def test_pool_matches_torch_autograd(impl):
-    torch = pytest.importorskip("torch")
-    torch_pool = {"max": torch.nn.functional.max_pool2d, "average": torch.nn.functional.avg_pool2d}
-    for case in POOL_CASES:
-        A_prev, G = pool_inputs(case)
-        A_t = torch.tensor(to_nchw(A_prev), dtype=torch.float64, requires_grad=True)
-        out_t = torch_pool[case.mode](A_t, kernel_size=case.f, stride=case.stride)
-        (out_t * torch.tensor(to_nchw(G), dtype=torch.float64)).sum().backward()
-
-        A, cache = impl["pool_forward"](A_prev, case.hparameters, mode=case.mode)
-        dA_prev = impl["pool_backward"](G, cache, mode=case.mode)
-        errors = {
-            "A": relative_error(A, from_nchw(out_t.detach().numpy())),
-            "dA_prev": relative_error(dA_prev, from_nchw(A_t.grad.numpy())),
-        }
-        assert max(errors.values()) < TORCH_TOLERANCE, (str(case), errors)
 
 
 # --------------------------------------------------------------------------------------
