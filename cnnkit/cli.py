@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 from cnnkit import course
-from cnnkit.results import report, roster, scores
-from cnnkit.results import run_summary as runreport
-from cnnkit.scale import parallel
-from cnnkit.spec import public_data, samples
+from cnnkit.results import report, roster, run_summary, scores
+from cnnkit.scale import coordinator
+from cnnkit.spec import public_data, samples, validate
 
 DB_URL = course.gradebook_url()
 LOGS = course.LOGS
@@ -82,7 +81,12 @@ def nbgrader(step, *args):
 
 
 def release(_args):
-    """Rebuild the public check data and regenerate release/ from source/."""
+    """Check the master notebook, rebuild the public check data and regenerate release/ from source/."""
+    try:
+        validate.validate_master()
+    except validate.MasterError as error:
+        print(f"  release: the master notebook needs fixing first:\n{error}", file=sys.stderr)
+        return False
     public_data.write()
     ok = nbgrader("release", "generate_assignment", course.ASSIGNMENT, "--force")
     if ok:
@@ -99,21 +103,20 @@ def put_samples(_args):
 def autograde(args):
     """Autograde in parallel (one worker per core, or a Dask cluster); same results as `nbgrader autograde`."""
     args.root, args.assignment = str(course.ROOT), course.ASSIGNMENT
-    parallel.skip_unused_slow_imports()
     try:
-        parallel.autograde(args)
+        code = coordinator.autograde(args)
     except KeyboardInterrupt:  # the grading processes and their kernels are already killed
         print("Interrupted: submissions graded so far are recorded (see the log).", file=sys.stderr)
         return False
     print(scores.table(DB_URL))
-    lines = runreport.run_report()
-    print("\nSubmissions:\n" + "\n".join(f"  {line}" for line in lines))
+    records = run_summary.summary()
+    print("\nSubmissions:\n" + "\n".join(f"  {line}" for line in run_summary.render(records)))
     print(
         "Autograded notebooks: autograded/<student>/cnn_step_by_step/ (integrity.json beside each); "
         "scores: gradebook.db"
     )
     # Failed submissions are listed above with what to do; the run itself failed only if nbgrader broke on one.
-    return not any("NOT GRADED" in line and "nbgrader failed" in line for line in lines)
+    return code == 0 or not run_summary.needs_attention(records)
 
 
 def feedback(args):

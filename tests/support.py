@@ -10,18 +10,28 @@ from cnnkit import course
 
 COURSE_FILES = ("source", "release", "nbgrader_config.py", "cnnkit")
 BIN = Path(sys.executable).parent
+IGNORED = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
 
 
 def copy_course(target):
     """A copy of the course (source, release, config, kit) with no generated state."""
     target.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     for name in COURSE_FILES:
         path = course.ROOT / name
         if path.is_dir():
-            shutil.copytree(path, target / name, ignore=ignore)
+            shutil.copytree(path, target / name, ignore=IGNORED)
         else:
             shutil.copy(path, target / name)
+    return target
+
+
+def clone_course(source, target):
+    """A copy of a prepared course folder (e.g. conftest's released_course) at target; returns target.
+
+    Copying a generated course takes milliseconds where `nbgrader generate_assignment` takes seconds.
+    target may exist (tmp_path_factory.mktemp gives an empty folder) but must hold none of source's files.
+    """
+    shutil.copytree(source, target, ignore=IGNORED, dirs_exist_ok=True)
     return target
 
 

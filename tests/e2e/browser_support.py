@@ -23,8 +23,8 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.spec import notebook, samples
-from tests.support import copy_course, run_nbgrader
+from cnnkit.spec import notebook
+from tests.support import clone_course
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = course.ROOT / "test-artifacts" / "browser"
@@ -93,17 +93,15 @@ def require_chromium():
     return path
 
 
-def prepare_course(root):
-    """A graded course at root: release regenerated, samples submitted and autograded, one completed notebook.
+def prepare_course(graded, root):
+    """A copy of the session's graded course (conftest.graded_course) at root, plus one completed notebook.
 
-    Done before the server starts so that the formgrader finds the scores already in the gradebook.
+    The copy is graded already, so the formgrader finds the scores in the gradebook when the server
+    starts; the server and its kernels write only into the copy.
     """
-    copy_course(root)
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
-    samples.write_samples(root)
-    run_nbgrader(root, "autograde", course.ASSIGNMENT)
+    clone_course(graded, root)
     # A student's finished copy: the release folder (checks module and public data included) with the
-    # master's solutions filled in. Kept out of submitted/ so the formgrader still lists only the samples.
+    # master's solutions filled in. Kept out of submitted/ so the formgrader lists only the graded submissions.
     completed = root / COMPLETED_NB
     shutil.copytree(root / "release" / course.ASSIGNMENT, completed.parent)
     release_nb = notebook.read(root / UNTOUCHED_NB)
