@@ -84,9 +84,14 @@ def page(browser, lab_server, request):
 
 
 def expect(*args, **kwargs):
-    """Playwright's auto-waiting assertions (imported late: the module must import without Playwright)."""
+    """Playwright's auto-waiting assertions (imported late: the module must import without Playwright).
+
+    They wait up to LAB_TIMEOUT_MS, not Playwright's 5 s: on a busy 2-core machine JupyterLab can take
+    longer than that to render a notebook, and a test must not fail for the machine's load.
+    """
     from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=LAB_TIMEOUT_MS)
     return playwright_expect(*args, **kwargs)
 
 
