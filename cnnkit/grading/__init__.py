@@ -4,8 +4,11 @@
   backup and the removal of unfinished autograded folders (``batch.prepare_autograde``, which the
   kit's coordinator calls itself); ``batch.mark_graded`` (post-convert hook) marks a finished one.
 - ``integrity.RecordSubmissionChanges``: before nbgrader restores locked cells, note what changed.
+- ``rebuild.RebuildFromRelease``: grade the release's cells, in the release's order, with only the student's
+  answers (and added cells) carried over; every repair becomes an integrity flag.
 - ``execute.ContainedExecute``: runs the notebook with a time budget, dead-kernel recovery and an
-  output cap, and the integrity probe after the last cell; ``spare``: the kernel it boots ahead
+  output cap, and the integrity probe after the last cell, and puts the working folder back as it was
+  (``workdir``); ``spare``: the kernel it boots ahead
   for the next notebook a grading process grades.
 - ``verify.VerifyResults``: decides every check cell's score outside the student's kernel.
 - ``scrub.ScrubHiddenTests``: redacts outputs that repeat hidden-test code.

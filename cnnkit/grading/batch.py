@@ -22,6 +22,7 @@ from nbconvert.exporters import NotebookExporter
 from traitlets import Bool
 
 from cnnkit import course
+from cnnkit.ingest import admit
 
 MARKER = ".cnnkit-graded"
 KEEP_BACKUPS = 10
@@ -58,12 +59,16 @@ def remove_unfinished(root):
 
 
 def prepare_autograde(root):
-    """The first step of an autograde batch of the course at root: back up the gradebook, then clear unfinished work.
+    """The first step of an autograde batch of the course at root: back up the gradebook, admit every
+    submission (cnnkit.ingest.admit), then clear unfinished work.
 
     Says on stderr what it did. Every call backs up: call it once per batch.
     """
     root = Path(root)
     backup = backup_gradebook(root)
+    for student, notes in admit.admit_all(root, course.ASSIGNMENT).items():
+        moved = "; ".join(f"{note['name']}: {note['why']}" for note in notes)
+        print(f"[cnnkit] {student}: moved to quarantine/{student}/{course.ASSIGNMENT}/: {moved}", file=sys.stderr)
     unfinished = remove_unfinished(root)
     if backup:
         print(f"[cnnkit] gradebook backed up to {backup.relative_to(root)}", file=sys.stderr)
@@ -104,4 +109,4 @@ def mark_graded(assignment, student, notebooks):
         root = submitted.parent.parent.parent.parent
         folder = root / "autograded" / student_id / assignment_id
         if folder.is_dir():
-            (folder / MARKER).touch()
+            admit.write_record(folder / MARKER, "")

@@ -44,6 +44,7 @@ from traitlets import Integer, List, Unicode
 
 from cnnkit import compat, course
 from cnnkit.grading import spare as spares
+from cnnkit.grading import workdir
 from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
 from cnnkit.grading.spare import SpareKernel
 from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
@@ -63,12 +64,37 @@ def error_output(ename, evalue):
 
 
 def probe_flags(cell):
-    """The probe's list of flags from its cell's outputs, or None if it did not report."""
-    for output in cell.get("outputs", []):
-        data = output.get("data", {}).get(PROBE_MIME)
-        if isinstance(data, dict) and isinstance(data.get("flags"), list):
-            return [str(flag) for flag in data["flags"]]
-    return None
+    """The probe's list of flags from its cell's outputs, or None if it did not report.
+
+    The probe reports once. More than one report means student code (a hook) added its own, so none
+    is trusted alone: every flag of every report is kept, and the forgery is a flag itself.
+    """
+    reports = [
+        data
+        for output in cell.get("outputs", [])
+        for data in [output.get("data", {}).get(PROBE_MIME)]
+        if isinstance(data, dict) and isinstance(data.get("flags"), list)
+    ]
+    if not reports:
+        return None
+    flags = [str(flag)[:300] for report in reports for flag in report["flags"][:100]]
+    if len(reports) > 1:
+        flags.append(f"the integrity probe's report appeared {len(reports)} times (student code forged one)")
+    return flags
+
+
+def nesting_depth_over(value, limit):
+    """True if value (JSON-like) nests deeper than limit; iterative, so any depth is safe to ask about."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 class ContainedExecute(Execute):
@@ -79,6 +105,10 @@ class ContainedExecute(Execute):
     )
     max_restarts = Integer(8, help="Kernel restarts allowed per notebook after the kernel died.").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="Printed output kept per cell while it runs.").tag(config=True)
+    max_record_bytes = Integer(
+        4_000_000, help="Bytes of the checker's result records kept per cell (their own budget, beside printing)."
+    ).tag(config=True)
+    max_output_depth = Integer(64, help="Deepest nesting an output may have; deeper ones are dropped.").tag(config=True)
     spare_kernel_imports = List(
         Unicode(),
         help="Modules a spare kernel imports while it waits, as the notebook's first cell would "
@@ -101,9 +131,11 @@ class ContainedExecute(Execute):
         self._restarts = 0
         self._kernel_gone = None
         self._crashed = set()  # cells that killed the kernel: never replayed
-        self._output_bytes = {}
+        self._output_bytes, self._record_bytes = {}, {}
         self._probe_index = len(nb.cells)
         nb.cells.append(new_code_cell(PROBE_SOURCE))
+        folder = self._workdir_of(resources)
+        before = workdir.snapshot(folder) if folder else None
         previous = self._watch_for_ctrl_c()
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -112,7 +144,13 @@ class ContainedExecute(Execute):
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         resources["cnnkit_probe"] = probe_flags(probe)
+        resources["cnnkit_workdir_changes"] = workdir.restore(folder, before) if folder else []
         return nb, resources
+
+    @staticmethod
+    def _workdir_of(resources):
+        path = (resources or {}).get("metadata", {}).get("path")
+        return Path(path) if path and Path(path).is_dir() else None
 
     def create_kernel_manager(self):
         """The notebook's first kernel: this process's spare kernel if it fits and is ready, else a new one."""
@@ -287,21 +325,33 @@ class ContainedExecute(Execute):
     def output(self, outs, msg, display_id, cell_index):
         """Keep a cell's output until it reaches max_output_bytes, then say it was cut.
 
-        Result records of the checks are small and always kept, so printing cannot crowd them out.
+        Result records of the checks have a budget of their own (max_record_bytes), so printing cannot
+        crowd them out, nor can records dressed as results flood the notebook. Output nested deeper
+        than max_output_depth is dropped before anything else looks into it.
         """
-        if RESULT_MIME in msg.get("content", {}).get("data", {}):
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(str(msg.get("content", "")))
-        used = self._output_bytes.get(cell_index, 0)
-        self._output_bytes[cell_index] = used + size
-        if used + size <= self.max_output_bytes:
-            return super().output(outs, msg, display_id, cell_index)
-        if used <= self.max_output_bytes:
+        content = msg.get("content", {})
+        if nesting_depth_over(content, self.max_output_depth):
             outs.append(
-                NotebookNode(
-                    output_type="stream",
-                    name="stdout",
-                    text=f"\n... output cut after {self.max_output_bytes} bytes ...\n",
-                )
+                NotebookNode(output_type="stream", name="stdout", text="\n... output nested too deeply: dropped ...\n")
+            )
+            return None
+        size = len(str(content))
+        is_record = RESULT_MIME in content.get("data", {})
+        budget, limit = (
+            (self._record_bytes, self.max_record_bytes)
+            if is_record
+            else (
+                self._output_bytes,
+                self.max_output_bytes,
+            )
+        )
+        used = budget.get(cell_index, 0)
+        budget[cell_index] = used + size
+        if used + size <= limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= limit:
+            what = "result records" if is_record else "output"
+            outs.append(
+                NotebookNode(output_type="stream", name="stdout", text=f"\n... {what} cut after {limit} bytes ...\n")
             )
         return None

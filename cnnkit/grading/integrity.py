@@ -24,6 +24,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnkit import course
+from cnnkit.ingest import admit
 from cnnkit.spec import notebook
 
 PROBE_MIME = "application/vnd.cnnkit.probe+json"
@@ -181,14 +182,18 @@ class IntegrityReport(NbGraderPreprocessor):
             )
         else:
             flags += [{"reason": reason, "where": "kernel state after the last cell"} for reason in probe]
+        # Bytecode caches are written by any import when the kernel runs unsandboxed (the sandbox turns them off).
+        changes = [path for path in resources.get("cnnkit_workdir_changes") or [] if "__pycache__" not in path]
+        if changes:
+            shown = ", ".join(changes[:20]) + (f" and {len(changes) - 20} more" if len(changes) > 20 else "")
+            flags.append({"reason": "files written in the working folder (removed after grading)", "where": shown})
         self.write(resources, flags)
         return nb, resources
 
     def write(self, resources, flags):
         folder = resources.get("metadata", {}).get("path") or "."
         student = resources["nbgrader"]["student"]
-        path = os.path.join(folder, "integrity.json")
-        with open(path, "w") as handle:
-            json.dump({"student": student, "flags": flags}, handle, indent=1)
+        record = json.dumps({"student": student, "flags": flags}, indent=1)
+        admit.write_record(os.path.join(folder, "integrity.json"), record)  # replaces a planted link
         for flag in flags:
             self.log.warning("Integrity flag for %s: %s (%s)", student, flag["reason"], flag["where"])

@@ -21,6 +21,7 @@ from cnnkit.spec.table import CHECKS, SPEC, score
 __all__ = ["VERDICT_MIME", "VerifyResults", "find_grade_call"]  # find_grade_call: read by the instructor report
 
 VERDICT_MIME = "application/vnd.cnnkit.verdict+json"
+KIT_MIMES = frozenset({VERDICT_MIME, CHECKS.RESULT_MIME, "application/vnd.cnnkit.probe+json"})
 
 
 def collect_outcomes(outputs, name, result_mime):
@@ -119,14 +120,32 @@ def verdict_outputs(record, text):
     return outputs
 
 
+def without_kit_records(outputs):
+    """Outputs with every kit record MIME type taken out: only the kit's own steps write those.
+
+    A student cell that displays a verdict, result or probe record would otherwise pass it off as the
+    kit's to whatever reads the notebook later (the report, the integrity check).
+    """
+    kept = []
+    for output in outputs:
+        data = output.get("data")
+        if isinstance(data, dict) and KIT_MIMES & set(data):
+            output.data = NotebookNode({key: value for key, value in data.items() if key not in KIT_MIMES})
+            if not output.data:
+                continue
+        kept.append(output)
+    return kept
+
+
 class VerifyResults(NbGraderPreprocessor):
     """Judge the results collected by ``grade(...)`` against the trusted reference."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not utils.is_grade(cell):
+        if cell.cell_type != "code":
             return cell, resources
-        call = find_grade_call(cell.source)
+        call = find_grade_call(cell.source) if utils.is_grade(cell) else None
         if call is None:
+            cell.outputs = without_kit_records(cell.outputs)
             return cell, resources
         name, hidden = call
         public = SPEC[name].public_cases

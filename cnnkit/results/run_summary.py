@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import nbformat
 
 from cnnkit import course
+from cnnkit.ingest import admit
 from cnnkit.results import scores
 
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
@@ -56,13 +57,31 @@ def extra_notebooks(folder):
 
 
 def integrity_note(root, student):
+    """'; N integrity flag(s): <first reason> ...' from the submission's integrity.json ('' without flags).
+
+    Read defensively: a file that is not the kit's record says so instead of stopping the summary.
+    """
     path = root / "autograded" / student / course.ASSIGNMENT / "integrity.json"
-    if not path.exists():
+    if not path.is_file() or path.is_symlink():
         return ""
-    flags = json.loads(path.read_text())["flags"]
+    try:
+        flags = json.loads(path.read_text())["flags"]
+        first = str(flags[0]["reason"])[:200] if flags else ""
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return f"; integrity.json could not be read ({path})"
     if not flags:
         return ""
-    return f"; {len(flags)} integrity flag(s): {flags[0]['reason']}{' ...' if len(flags) > 1 else ''} ({path})"
+    return f"; {len(flags)} integrity flag(s): {first}{' ...' if len(flags) > 1 else ''} ({path})"
+
+
+def admission_note(root, student):
+    """'; moved aside before grading: <name> (<why>), ...' from cnnkit.ingest.admit ('' when nothing was)."""
+    notes = admit.admission_notes(root, student, course.ASSIGNMENT)
+    if not notes:
+        return ""
+    listed = ", ".join(f"{note.get('name')} ({note.get('why')})" for note in notes[:5])
+    more = f" and {len(notes) - 5} more" if len(notes) > 5 else ""
+    return f"; moved aside before grading: {listed}{more} (quarantine/{student}/{course.ASSIGNMENT}/)"
 
 
 def graded_text(scored, maxima):
@@ -83,10 +102,12 @@ def student_record(root, student, found):
         text = graded_text(scored, found.part_maxima)
         if extra_notebooks(folder):
             text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder))}"
-        return SubmissionRecord(student, True, GRADED, text + integrity_note(root, student))
+        notes = integrity_note(root, student) + admission_note(root, student)
+        return SubmissionRecord(student, True, GRADED, text + notes)
     problem = notebook_problem(folder) if folder.exists() else "no submission folder"
     if problem:
-        return SubmissionRecord(student, False, SUBMISSION_PROBLEM, f"NOT GRADED (scores 0): {problem}")
+        text = f"NOT GRADED (scores 0): {problem}{admission_note(root, student)}"
+        return SubmissionRecord(student, False, SUBMISSION_PROBLEM, text)
     text = f"NOT GRADED: nbgrader failed on it; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
     return SubmissionRecord(student, False, NBGRADER_FAILED, text)
 

@@ -16,6 +16,7 @@ import io
 import os
 import shutil
 import sqlite3
+import stat
 import tarfile
 import tempfile
 import threading
@@ -28,18 +29,19 @@ BUNDLE_IGNORE = ("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 
 def pack(folder):
-    """A gzip'd tar of folder: directories and regular files (file symlinks followed, like shutil.copy).
+    """A gzip'd tar of folder: directories and regular files; links are never followed.
 
-    Directory symlinks and special files (FIFOs, sockets, devices) are left out.
+    Symbolic links and special files (FIFOs, sockets, devices) are left out: a folder packed here may
+    hold what a student put there (cnnkit.ingest.admit moves such entries aside before a batch).
     """
     buffer = io.BytesIO()
     folder = Path(folder)
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1, dereference=True) as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not os.path.islink(Path(dirpath, d)))
             for name in sorted(filenames):
                 path = Path(dirpath, name)
-                if path.is_file():
+                if stat.S_ISREG(path.lstat().st_mode):
                     tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
     return buffer.getvalue()
 

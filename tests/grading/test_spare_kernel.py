@@ -55,10 +55,10 @@ def run_notebook(folder, kernel_name, spare_dir, imports=(), source=LOOK_AROUND,
     executor = execute.ContainedExecute(
         kernel_name=kernel_name, spare_kernel_dir=str(spare_dir), spare_kernel_imports=list(imports), timeout=60
     )
-    nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
+    nb, resources = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
     outputs = nb.cells[-1].outputs
     assert [o.output_type for o in outputs] == ["stream"], outputs
-    return json.loads(outputs[0].text)
+    return {**json.loads(outputs[0].text), "changed": resources["cnnkit_workdir_changes"]}
 
 
 def kernel_pid(spare):
@@ -94,7 +94,9 @@ def test_a_notebook_in_a_spare_kernel_sees_what_a_fresh_kernel_sees(tmp_path, ke
         assert taken_over["cwd"] == fresh["cwd"] == "/submission"
     else:
         assert taken_over["cwd"] == str(second) and fresh["cwd"] == str(first)
-    assert (second / "written.txt").read_text() == "from the kernel"
+    # The kernel wrote in bob's working copy; the executor then put the folder back as it was.
+    assert taken_over["changed"] == fresh["changed"] == ["written.txt"]
+    assert sorted(os.listdir(second)) == ["data.txt"]
     assert sorted(os.listdir(spare_dir)) == [spares.waiting().folder.name]
 
 

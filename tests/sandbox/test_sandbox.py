@@ -5,6 +5,7 @@ first solution cell, in front of the correct answer; every other answer is corre
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -283,8 +284,6 @@ def batch(tmp_path_factory):
     autograde = run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False)
     finished = time.monotonic()
     left_at_once = survivors()
-    daemon_trace = graded(root, "attack-process").parent / "daemon-was-here.txt"
-    daemon_writes = daemon_trace.stat().st_size if daemon_trace.exists() else 0
     feedback = run_nbgrader(root, "generate_feedback", course.ASSIGNMENT, check=False)
     listener.stop()
     yield {
@@ -294,7 +293,6 @@ def batch(tmp_path_factory):
         "seconds": finished - started,
         "graded_at": finished,
         "survivors": left_at_once,
-        "daemon_writes": daemon_writes,
         "connections": listener.connections,
         "canary": canary,
         "gradebook": fingerprint(root / "gradebook.db"),
@@ -350,7 +348,9 @@ def test_writes_stay_in_the_working_copy(batch):
         if label not in ("gradebook", "canary"):
             assert not (mine / path).resolve().exists(), label
     assert fingerprint(root / "canary.txt") == batch["canary"]
-    assert (mine / "own-output.txt").read_text() == "allowed"
+    # The write succeeded inside its working copy; the copy was put back after the notebook, and said so.
+    assert not (mine / "own-output.txt").exists()
+    assert any("own-output.txt" in flag["where"] for flag in flags_of(batch["root"], "attack-write"))
     assert not Path(f"/tmp/{MARK}-private.txt").exists()  # its /tmp was private
 
 
@@ -395,8 +395,14 @@ def test_resource_limits(batch):
     forked = int(starting(lines, "FORKED")[0].split()[1])
     assert 0 < forked < limits.processes
     assert starting(lines, "BLOCKED file after"), "a 1 GB file was written"
-    big = graded(batch["root"], "attack-process").parent / "big.bin"
-    assert big.stat().st_size <= limits.file_mb * bwrap.MB
+    written = int(starting(lines, "BLOCKED file after")[0].split()[3])
+    assert written <= limits.file_mb
+    assert not (graded(batch["root"], "attack-process").parent / "big.bin").exists()  # removed after the notebook
+
+
+def flags_of(root, student):
+    """The integrity flags of a student's autograded submission."""
+    return json.loads((graded(root, student).parent / "integrity.json").read_text())["flags"]
 
 
 def test_no_process_outlives_its_notebook(batch):
@@ -408,10 +414,11 @@ def test_no_process_outlives_its_notebook(batch):
     assert fingerprint(batch["root"] / "gradebook.db") == batch["gradebook"]
     assert {student: total(batch["root"], student) for student in batch["totals"]} == batch["totals"]
     assert not Path(f"/tmp/{MARK}-daemon.txt").exists()
-    # It wrote into its own working copy while the notebook ran, and not once since.
+    # It wrote into its own working copy while the notebook ran (the working copy, put back afterwards,
+    # reported the file), and not once since: the file did not come back.
     trace = graded(batch["root"], "attack-process").parent / "daemon-was-here.txt"
-    assert batch["daemon_writes"] > 0
-    assert trace.stat().st_size == batch["daemon_writes"]
+    assert any("daemon-was-here.txt" in flag["where"] for flag in flags_of(batch["root"], "attack-process"))
+    assert not trace.exists()
 
 
 def test_autograde_refuses_without_a_sandbox_unless_told_otherwise(tmp_path):

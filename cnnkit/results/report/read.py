@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 
 from cnnkit.grading.verify import VERDICT_MIME
+from cnnkit.ingest import admit
 from cnnkit.results import outcomes, scores
 from cnnkit.spec.parts import FUNCTIONS
 
@@ -98,13 +99,36 @@ def shorten(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MAX_CASES = 1000  # more cases than any check cell has: a record claiming more is not the verifier's
+
+
 def cell_verdict(cell):
-    """The verdict record of a check cell (VERDICT_MIME), or None."""
+    """The verdict record of a check cell (VERDICT_MIME), or None.
+
+    Only the check cell of the record's own function counts (grade_id test_<function>), and only a
+    record of the shape the verifier writes, within bounds: anything else is not the kit's.
+    """
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     for output in cell.get("outputs", []):
         verdict = output.get("data", {}).get(VERDICT_MIME) if output.get("output_type") == "display_data" else None
-        if isinstance(verdict, dict) and verdict.get("function"):
+        if well_formed(verdict) and grade_id == f"test_{verdict['function']}":
             return verdict
     return None
+
+
+def well_formed(verdict):
+    """True for a verdict record as cnnkit.grading.verify writes it, with counts in range."""
+    if not isinstance(verdict, dict) or verdict.get("function") not in FUNCTIONS:
+        return False
+    passed, total = verdict.get("passed"), verdict.get("total")
+    if not all(type(count) is int for count in (passed, total)) or not 0 <= passed <= total <= MAX_CASES:
+        return False
+    failures = verdict.get("failures", [])
+    return (
+        isinstance(failures, list)
+        and len(failures) <= total
+        and all(isinstance(f, dict) and type(f.get("case")) is int and 1 <= f["case"] <= total for f in failures)
+    )
 
 
 def classify_error(ename, evalue):
@@ -175,7 +199,7 @@ def integrity_flags(folder):
     A file that cannot be read becomes a flag itself, so a broken hand-off is never silent.
     """
     path = Path(folder) / INTEGRITY_FILE
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         return []
     try:
         flags = json.loads(path.read_text())["flags"]
@@ -196,7 +220,10 @@ def read_submission(root, assignment, student, in_gradebook, not_graded):
     """
     submission = Submission(student)
     graded_folder = Path(root) / "autograded" / student / assignment
-    submission.flags = integrity_flags(graded_folder)
+    submission.flags = integrity_flags(graded_folder) + [
+        {"reason": f"moved aside before grading: {note.get('why')}", "where": str(note.get("name"))}
+        for note in admit.admission_notes(root, student, assignment)
+    ]
     present = {path.name: path for path in graded_folder.glob("*.ipynb")} if graded_folder.is_dir() else {}
     for name in sorted(present):
         nb = nbformat.read(str(present[name]), as_version=4)
