@@ -1,0 +1,1 @@
+"""Tests of cnnkit.ingest: everything a submission crosses before grading reads it."""
