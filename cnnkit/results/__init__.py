@@ -7,4 +7,5 @@
 - ``outcomes``: reads logs/autograde-outcomes.json (why a submission was not graded).
 - ``run_summary``: one record per submission after autograde (graded, not graded and why), and its lines.
 - ``report``: the instructor report (HTML, charts, CSV), a subpackage.
+- ``csv_cells``: every CSV cell the kit writes, neutralised against formula injection (OWASP).
 """

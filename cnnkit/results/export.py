@@ -3,14 +3,13 @@
 The columns are nbgrader's own CSV's, plus core_score/core_max and optional_score/optional_max.
 Scores follow cnnkit.results.totals: score = max(0, raw_score - late_submission_penalty), and
 core_score + optional_score = score (each part carries its share of the penalty).
+Ids, names and emails are written through cnnkit.results.csv_cells (no cell can start a formula).
 """
-
-import csv
 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from cnnkit.results import totals
+from cnnkit.results import csv_cells, totals
 
 COLUMNS = [
     "assignment",
@@ -37,8 +36,8 @@ class PartsCsvExport(ExportPlugin):
     def export(self, gradebook):
         path = self.to or "grades.csv"
         self.log.info("Exporting grades to %s", path)
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv_cells.SafeWriter(handle)
             writer.writerow(COLUMNS)
             for assignment in gradebook.assignments:
                 if self.assignment and assignment.name not in self.assignment:

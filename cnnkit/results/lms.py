@@ -17,9 +17,11 @@ ids and the section. The rules shared by both plugins (traits of LmsExport):
 - A student without the identifier the LMS matches on stops the export with their ids listed
   (their grade would silently not import); LmsExport.skip_unmatched = True leaves them out instead.
 - Nothing is written unless the whole file can be.
+- Every cell goes through cnnkit.results.csv_cells: names and ids that start with = + - @ (or a
+  tab or carriage return) get a leading ' so no spreadsheet runs them; grades are bare numbers. A
+  student whose match key was altered that way is named in a warning (the LMS may not match it).
 """
 
-import csv
 import sys
 from dataclasses import dataclass
 
@@ -27,7 +29,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict, Enum
 
-from cnnkit.results import roster, totals
+from cnnkit.results import csv_cells, roster, totals
 
 
 class ExportError(Exception):
@@ -52,6 +54,13 @@ def number(value):
     """A score as the LMS reads it: '.' decimal point, at most 2 decimals, no trailing zeros."""
     text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def grade_value(text):
+    """A grade cell's text from number() as an int or float, so it is written as a number ('' stays '')."""
+    if text == "":
+        return ""
+    return float(text) if "." in text else int(text)
 
 
 def assignment_columns(assignment, parts):
@@ -99,6 +108,7 @@ class LmsExport(ExportPlugin):
     ).tag(config=True)
 
     match_fields = "LMS identifier"  # named in the message about students the LMS cannot match
+    key_cells = slice(None)  # the identity cells the LMS matches a student on
 
     # --- what each LMS defines ---
 
@@ -124,7 +134,7 @@ class LmsExport(ExportPlugin):
             self.log.error("%s: nothing exported. %s", type(self).__name__, error)
             sys.exit(1)
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(head + body)
+            csv_cells.SafeWriter(handle).writerows(head + body)
         self.log.info("Exported %d students to %s", len(body), path)
 
     def rows(self, gradebook):
@@ -133,15 +143,18 @@ class LmsExport(ExportPlugin):
         columns = [column for assignment in assignments for column in assignment_columns(assignment, self.parts)]
         head = [self.header(columns), *self.extra_rows(columns)]
         fields = roster.lms_fields(gradebook)
-        body, unmatched = [], []
+        body, unmatched, quoted = [], [], []
         for student in self.students(gradebook):
             identity = self.identity(student, fields.get(student.id, {}))
             if identity is None:
                 unmatched.append(student.id)
                 continue
+            if any(csv_cells.changes(value) for value in identity[self.key_cells]):
+                quoted.append(student.id)
             scores = {a.name: self.scores(gradebook, a.name, student.id) for a in assignments}
-            body.append(identity + [self.cell(scores[column.assignment], column) for column in columns])
+            body.append(identity + [grade_value(self.cell(scores[column.assignment], column)) for column in columns])
         self.check_unmatched(unmatched)
+        self.warn_quoted(quoted)
         return head, body
 
     def assignments(self, gradebook):
@@ -171,6 +184,16 @@ class LmsExport(ExportPlugin):
             return "0" if self.missing == "zero" else ""
         return number(scores.total if column.part is None else scores.net(column.part))
 
+    def warn_quoted(self, student_ids):
+        """Students whose match key starts like a formula: written with a leading ', which the LMS may not match."""
+        if student_ids:
+            self.log.warning(
+                "The %s of these students starts with = + - @, a tab or a carriage return, so it was written "
+                "with a leading ' (a spreadsheet would run it as a formula); check that the LMS matched them: %s",
+                self.match_fields,
+                ", ".join(student_ids),
+            )
+
     def check_unmatched(self, unmatched):
         """Students the LMS cannot match: stop (default) or warn and leave them out."""
         if not unmatched:
@@ -197,6 +220,7 @@ class CanvasExport(LmsExport):
 
     default_file = "canvas.csv"
     match_fields = "Canvas ID, SIS User ID or SIS Login ID"
+    key_cells = slice(1, 4)  # ID, SIS User ID, SIS Login ID
     IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
     assignment_ids = Dict(
@@ -212,7 +236,7 @@ class CanvasExport(LmsExport):
 
     def extra_rows(self, columns):
         # Canvas reads the row whose Student cell is "Points Possible" as each column's maximum.
-        return [["Points Possible", "", "", "", ""] + [number(column.max_score) for column in columns]]
+        return [["Points Possible", "", "", "", ""] + [grade_value(number(column.max_score)) for column in columns]]
 
     def identity(self, student, fields):
         ids = [student.lms_user_id, fields.get("sis_user_id"), fields.get("sis_login_id")]

@@ -16,13 +16,17 @@ roster.csv has a header line naming exactly these columns, in any order, then on
 
 The whole file is checked before anything is written: a missing or unknown column, an empty id,
 a duplicate id (or a duplicate email / LMS id, which would map two students onto one LMS user),
-a short line or an empty file stops the import with every problem listed by line number.
+a short line or an empty file stops the import with every problem listed by line number. So do
+an id outside STUDENT_ID (it becomes a folder name under submitted/ and a CSV cell) and a value
+with a control character or one longer than nbgrader's columns hold (MAX_LENGTH).
 Students already in the gradebook but not in the file are left as they are (never deleted).
 """
 
 import csv
 import os
+import re
 import sys
+import unicodedata
 
 from nbgrader.api import Gradebook, Student
 from sqlalchemy import Column, String, inspect
@@ -35,6 +39,15 @@ NBGRADER_FIELDS = ("first_name", "last_name", "email", "lms_user_id")  # columns
 EXTRA_FIELDS = ("sis_user_id", "sis_login_id", "section")  # stored in cnnkit_lms_roster
 # Two students sharing one of these would receive each other's grades in the LMS.
 UNIQUE_FIELDS = ("id", "email", "lms_user_id", "sis_user_id", "sis_login_id")
+
+# A student id: ASCII letters, digits, '.', '_', '-', '@'; 1 to 64 characters; not starting with
+# '.' or '-' (no hidden folder, no '..', nothing a command line reads as an option).
+STUDENT_ID = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
+STUDENT_ID_RULE = "1 to 64 letters, digits, '.', '_', '-' or '@', not starting with '.' or '-'"
+MAX_LENGTH = 128  # nbgrader's student columns and cnnkit_lms_roster's are String(128)
+# Text direction controls (U+202A-U+202E, U+2066-U+2069) and line/paragraph separators: they make a
+# name display as something else, or break a line, without being Unicode control characters (Cc).
+INVISIBLE_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
 
 # Same value as c.CourseDirectory.course_id in nbgrader_config.py (Gradebook records the course).
 COURSE_ID = "cnn-step-by-step"
@@ -100,6 +113,42 @@ def header_problems(line, header):
     return problems
 
 
+def student_id_problem(student_id):
+    """Why student_id cannot be a student id (None if it can): shared by every way a student is named."""
+    if STUDENT_ID.fullmatch(student_id):
+        return None
+    return f"the id {shown(student_id)} is not a valid student id: use {STUDENT_ID_RULE}"
+
+
+def control_character(text):
+    """The first control character in text (Unicode Cc, direction controls, line separators), or None."""
+    return next((c for c in text if unicodedata.category(c) == "Cc" or c in INVISIBLE_CONTROLS), None)
+
+
+def shown(value):
+    """A value as a message shows it: quoted and escaped (a control character is visible), cut at 40."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def field_problems(line, row):
+    """Values no student may have: a bad id, a control character, a value too long to store."""
+    problems = []
+    for field in COLUMNS:
+        value = row[field]
+        control = control_character(value)
+        if control is not None:
+            problems.append(
+                f"line {line}: {field} {shown(value)} contains the control character U+{ord(control):04X}: remove it"
+            )
+        elif len(value) > MAX_LENGTH:
+            problems.append(f"line {line}: {field} has {len(value)} characters; at most {MAX_LENGTH} can be stored")
+        elif field == "id":
+            problem = student_id_problem(value)
+            if problem:
+                problems.append(f"line {line}: {problem}")
+    return problems
+
+
 def row_problems(line, header, cells, first_seen):
     """What is wrong with one student line; first_seen (field, value) -> line is updated."""
     if len(cells) != len(header):
@@ -107,7 +156,7 @@ def row_problems(line, header, cells, first_seen):
     row = dict(zip(header, cells))
     if not row["id"]:
         return [f"line {line}: the id is empty; every student needs the id nbgrader knows them by"]
-    problems = []
+    problems = field_problems(line, row)
     for field in UNIQUE_FIELDS:
         value = row[field]
         if not value:

@@ -278,6 +278,68 @@ def test_bad_roster_names_each_line_to_fix_and_writes_nothing(gradebook_url, tmp
     assert gradebook_students(gradebook_url) == before
 
 
+UNSAFE_ROSTER = (
+    HEADER
+    + '"=HYPERLINK(""http://x"",""y"")",Eve,Il,,,,,\n'  # line 2
+    + "-2+3,,,,,,,\n.hidden,,,,,,,\n../bob,,,,,,,\na b,,,,,,,\n"  # lines 3-6
+    + "x" * 65
+    + ",,,,,,,\nj\u00f6ns,,,,,,,\n"  # lines 7-8
+    + 'ann,"Ann\x07",Lee,,,,,\nbea,Bea,"Lee\nSmith",,,,,\n'  # line 9; lines 10-11 (a quoted line break)
+    + 'cy,Cy,Li,"c\ty@x",,,,"\u202eA"\n'  # line 12
+    + "di,"
+    + "D" * 129
+    + ",Li,,,,,\n"  # line 13
+)
+UNSAFE_MESSAGES = [
+    'line 2: the id \'=HYPERLINK("http://x","y")\' is not a valid student id: use 1 to 64 letters, digits, '
+    "'.', '_', '-' or '@', not starting with '.' or '-'",
+    "line 3: the id '-2+3' is not a valid student id",
+    "line 4: the id '.hidden' is not a valid student id",
+    "line 5: the id '../bob' is not a valid student id",
+    "line 6: the id 'a b' is not a valid student id",
+    f"line 7: the id '{'x' * 40}...' is not a valid student id",
+    "line 8: the id 'j\u00f6ns' is not a valid student id",
+    "line 9: first_name 'Ann\\x07' contains the control character U+0007: remove it",
+    "line 11: last_name 'Lee\\nSmith' contains the control character U+000A: remove it",
+    "line 12: email 'c\\ty@x' contains the control character U+0009: remove it",
+    "line 12: section '\\u202eA' contains the control character U+202E: remove it",
+    "line 13: first_name has 129 characters; at most 128 can be stored",
+]
+
+
+def test_roster_refuses_unsafe_ids_and_control_characters_and_writes_nothing(gradebook_url, tmp_path, capsys):
+    """Ids become folder names and CSV cells; control characters hide or break what a name shows."""
+    before = gradebook_students(gradebook_url)
+    path = tmp_path / "roster.csv"
+    path.write_text(UNSAFE_ROSTER, encoding="utf-8")
+    assert cli.main(["roster", str(path), "--db", gradebook_url]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"{path}: nothing imported; fix the following and run the import again:")
+    for message in UNSAFE_MESSAGES:
+        assert message in error
+    assert len(error.strip().splitlines()) == 1 + len(UNSAFE_MESSAGES)
+    assert gradebook_students(gradebook_url) == before
+
+
+def test_roster_accepts_usual_ids_and_names_and_stores_them_as_given(gradebook_url, tmp_path):
+    """Dotted, email-like and numeric ids; accents, apostrophes, a name starting with '=' (text, quoted on export)."""
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        HEADER
+        + "jane.doe@uni.edu,Jos\u00e9,O'Brien,jane.doe@uni.edu,7,S-1,jdoe,Section A\n"
+        + "s_20240001,=Eve,-Smith,,,,,\n"
+        + "A" * 64
+        + ",\u674e,\u5a1c,,,,,\n",
+        encoding="utf-8",
+    )
+    assert roster.import_roster(path, gradebook_url) == (3, 0)
+    students, fields = gradebook_students(gradebook_url)
+    assert students["jane.doe@uni.edu"] == ("Jos\u00e9", "O'Brien", "jane.doe@uni.edu", "7")
+    assert students["s_20240001"] == ("=Eve", "-Smith", None, None)
+    assert students["A" * 64] == ("\u674e", "\u5a1c", None, None)
+    assert fields["jane.doe@uni.edu"] == {"sis_user_id": "S-1", "sis_login_id": "jdoe", "section": "Section A"}
+
+
 def test_roster_command_line_reports_a_bad_file_and_leaves_the_gradebook_alone(lms_course, tmp_path):
     """The real command: the valid first student of a bad file is not written either."""
     bad = tmp_path / "roster.csv"

@@ -21,10 +21,10 @@ Where it lives:
 The report holds hidden-case descriptions and every student's scores: it is for instructors only.
 """
 
-import csv
 from pathlib import Path
 
 from cnnkit import course
+from cnnkit.results import csv_cells
 from cnnkit.results.report import aggregate, charts, page
 from cnnkit.results.report.aggregate import TABLE_FILES
 from cnnkit.results.report.catalogue import case_catalogue
@@ -83,9 +83,9 @@ def build_tables(root, assignment, submissions, recorded):
 
 
 def write_tables(out, tables):
-    """Each table to its CSV file in out (TABLE_FILES)."""
+    """Each table to its CSV file in out (TABLE_FILES); student texts neutralised (csv_cells)."""
     for name, (table, fields) in TABLE_FILES.items():
-        with open(out / name, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
+        with open(out / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv_cells.SafeDictWriter(handle, fields)
             writer.writeheader()
             writer.writerows(tables[table])
