@@ -35,8 +35,8 @@ release: venv  ## Regenerate release/ from source/ (commit the result)
 samples: venv  ## Put the sample submissions into submitted/
 	$(BIN)/python -m cnnkit samples
 
-autograde: venv sandbox  ## Autograde submitted/ in parallel (FORCE=1 regrade, STUDENT=id, WORKERS=n, SCHEDULER=tcp://host:port)
-	$(BIN)/python -m cnnkit autograde $(if $(FORCE),--force) $(if $(STUDENT),--student=$(STUDENT)) $(if $(WORKERS),--workers=$(WORKERS)) $(if $(SCHEDULER),--scheduler=$(SCHEDULER))
+autograde: venv sandbox  ## Autograde submitted/ in parallel (FORCE=1 regrade, STUDENT=id, WORKERS=n, SCHEDULER=tls://host:port, TLS=dir of cluster certificates)
+	$(BIN)/python -m cnnkit autograde $(if $(FORCE),--force) $(if $(STUDENT),--student=$(STUDENT)) $(if $(WORKERS),--workers=$(WORKERS)) $(if $(SCHEDULER),--scheduler=$(SCHEDULER)) $(if $(TLS),--tls=$(TLS))
 
 feedback: venv  ## HTML feedback for every autograded submission
 	$(BIN)/python -m cnnkit feedback $(if $(FORCE),--force)

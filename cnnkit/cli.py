@@ -146,6 +146,7 @@ def demo(args):
     """The whole cycle on the sample submissions."""
     args.force, args.student, args.workers, args.scheduler = True, None, None, None
     args.timeout, args.dask, args.scratch, args.log = None, False, None, None
+    args.tls, args.allow_plain_tcp_on_loopback = None, False
     print("1/6 Generate the student release")
     if not release(args):
         return False
@@ -184,6 +185,28 @@ def import_roster(args):
     return True
 
 
+def cluster_certs(args):
+    """Certificates for grading on a Dask cluster over mutual TLS (docs/parallel.md)."""
+    from cnnkit.scale import tls
+
+    folder = Path(args.folder or course.ROOT / tls.DEFAULT_FOLDER).absolute()
+    days = args.days or tls.DEFAULT_DAYS
+    try:
+        tls.create(folder, days=days, force=args.force)
+    except tls.ClusterError as error:
+        print(error, file=sys.stderr)
+        return False
+    print(
+        f"Cluster certificates written to {folder}/ (valid {days} days; the CA's key was not kept):\n"
+        f"  scheduler host:     ca.crt scheduler.crt scheduler.key\n"
+        f"  every grading host: ca.crt worker.crt worker.key\n"
+        f"  course host:        ca.crt client.crt client.key (autograde --tls {folder}, "
+        f"or keep them in {tls.DEFAULT_FOLDER}/ in the course root)\n"
+        "Copy each key only to its host (scp -p keeps its mode 0600). The dask commands: docs/parallel.md."
+    )
+    return True
+
+
 def print_scores(_args):
     print(scores.table(DB_URL))
     return True
@@ -202,7 +225,18 @@ def parser():
     command.add_argument("--workers", type=int, help="grading processes (default: number of cores)")
     command.add_argument("--timeout", type=float, help="seconds per submission before it is killed")
     command.add_argument("--dask", action="store_true", help="run on a local Dask cluster (distributed)")
-    command.add_argument("--scheduler", help="run on the Dask cluster at this address (tcp://host:port)")
+    command.add_argument("--scheduler", help="run on the Dask cluster at this address (tls://host:port)")
+    command.add_argument(
+        "--tls",
+        type=Path,
+        help="folder with ca.crt, client.crt and client.key from cluster-certs "
+        "(default: $CNNKIT_CLUSTER_CERTS, else cluster-certs/ in the course root)",
+    )
+    command.add_argument(
+        "--allow-plain-tcp-on-loopback",
+        action="store_true",
+        help="accept a tcp:// scheduler on a loopback address (unencrypted, open to every local user)",
+    )
     command.add_argument("--scratch", help="folder for the grading processes' scratch courses (default: a temp dir)")
     command.add_argument("--log", type=Path, help="nbgrader's log of every submission (default: logs/autograde.log)")
     command = sub.add_parser("feedback", help="HTML feedback for every autograded submission")
@@ -217,6 +251,11 @@ def parser():
     command.set_defaults(run=import_roster)
     command.add_argument("roster", type=Path, help=f"CSV file with the columns {', '.join(roster.COLUMNS)}")
     command.add_argument("--db", help="gradebook URL (default: the course's gradebook.db)")
+    command = sub.add_parser("cluster-certs", help="certificates for a Dask cluster over TLS (docs/parallel.md)")
+    command.set_defaults(run=cluster_certs)
+    command.add_argument("folder", nargs="?", type=Path, help="where to write them (default: cluster-certs/)")
+    command.add_argument("--days", type=int, help="how long they are valid (default: 400)")
+    command.add_argument("--force", action="store_true", help="replace certificates already in the folder")
     return commands
 
 

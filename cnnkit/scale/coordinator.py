@@ -12,6 +12,9 @@
    (cnnkit.scale.outcome), and print a summary.
 
 Per-submission kill switch: cnnkit.grading.time_policy.kill_after, unless --timeout says otherwise.
+
+On a Dask cluster the coordinator is a TLS client with the course's client certificate
+(cnnkit.scale.tls); an address it will not use is refused before anything is read or written.
 """
 
 import fnmatch
@@ -43,9 +46,10 @@ def autograde(args):
     """The `autograde` command; returns the process exit code (0: every selected submission graded).
 
     args: root (str), assignment, force, student (ids or globs, or None), workers, timeout,
-    dask, scheduler, scratch, log (see cnnkit.cli).
+    dask, scheduler, tls, allow_plain_tcp_on_loopback, scratch, log (see cnnkit.cli).
     """
     root = Path(args.root).resolve()
+    security = cluster_security(args, root)
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="cnnkit-autograde-"))
     scratch.mkdir(parents=True, exist_ok=True)
     log = args.log or root / "logs" / "autograde.log"
@@ -66,7 +70,7 @@ def autograde(args):
             print("Nothing to autograde (every submission is already autograded; --force regrades).")
             return 0
         started = time.perf_counter()
-        grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes)
+        grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes, security)
         return summarize(outcomes, students, time.perf_counter() - started, log)
     finally:
         if pool is not None:
@@ -78,6 +82,27 @@ def autograde(args):
         if outcomes:
             outcomes_file.write_log(log, outcomes)
             outcomes_file.write_outcomes(root / OUTCOMES, args.assignment, outcomes)
+
+
+def cluster_security(args, root):
+    """Dask's Security for this batch (None: the local pool, or plain TCP on loopback as opted in).
+
+    Decided first, so that a refused address (SystemExit with the reason) touches nothing:
+    --scheduler must be tls:// with the client certificate of --tls DIR, $CNNKIT_CLUSTER_CERTS or
+    cluster-certs/ in the course root; --dask runs its local cluster over TLS on loopback.
+    """
+    if not (args.dask or args.scheduler):
+        return None
+    from cnnkit.scale import tls
+
+    try:
+        if not args.scheduler:
+            return tls.local_security()
+        if tls.checked_address(args.scheduler, getattr(args, "allow_plain_tcp_on_loopback", False)) == "tcp":
+            return None
+        return tls.client_security(tls.certs_folder(getattr(args, "tls", None), root))
+    except tls.ClusterError as error:
+        raise SystemExit(f"Not autograding on the Dask cluster: {error}") from None
 
 
 def check_nbgrader():
@@ -113,10 +138,11 @@ def default_timeout(course):
     return time_policy.kill_after(budget, config.Execute.get("timeout"), cells)
 
 
-def grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes):
+def grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes, security=None):
     """Dispatch every student, record each outcome as it arrives (the single writer), show progress.
 
     Outcomes are appended to `outcomes` as they are recorded, so an interrupted batch still logs them.
+    security: Dask's, for the cluster (cluster_security).
     """
     stop = threading.Event()
     timeout = args.timeout or default_timeout(course)
@@ -125,7 +151,7 @@ def grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes)
 
         where = f"the Dask cluster at {args.scheduler}" if args.scheduler else "a local Dask cluster"
         print(f"Autograding {len(students)} submission(s) on {where}, at most {timeout:g} s each")
-        stream = dask_grading.run(students, course, bundle, snapshot, timeout, args, stop)
+        stream = dask_grading.run(students, course, bundle, snapshot, timeout, args, stop, security)
     else:
         print(
             f"Autograding {len(students)} submission(s) with {len(pool.graders)} worker(s), at most {timeout:g} s each"

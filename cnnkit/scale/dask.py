@@ -43,14 +43,16 @@ KIT_FOLDER = "cnnkit-grading"  # in a worker's local directory; not importable a
 POOL_MODULE = "cnnkit.scale.pool"  # where a worker's grading processes of an earlier kit are kept
 
 
-def run(students, course, bundle, snapshot, timeout, args, stop):
+def run(students, course, bundle, snapshot, timeout, args, stop, security=None):
     """Grade students on the cluster; yields outcomes as they finish (failures as outcomes too).
 
     course: a cnnkit.scale.course_view.Course (makes the jobs); bundle and snapshot: (digest, bytes);
-    args.scheduler (an address, or None for a LocalCluster of args.workers processes); stop: an Event.
+    args.scheduler (an address, or None for a LocalCluster of args.workers processes); stop: an Event;
+    security: Dask's Security the client connects with (cnnkit.scale.tls; the coordinator checked the
+    address), and for a LocalCluster the one all its processes use.
     """
-    cluster = None if args.scheduler else local_cluster(args.workers)
-    client = Client(args.scheduler or cluster, timeout="60s")
+    cluster = None if args.scheduler else local_cluster(args.workers, security)
+    client = Client(args.scheduler or cluster, security=security, timeout="60s")
     try:
         install_kit(client, bundle, snapshot)
         grade = task_function()
@@ -81,11 +83,24 @@ def run(students, course, bundle, snapshot, timeout, args, stop):
             cluster.close()
 
 
-def local_cluster(workers):
-    """A LocalCluster of single-threaded worker processes (default: one per core)."""
+def local_cluster(workers, security=None):
+    """A LocalCluster of single-threaded worker processes (default: one per core), over TLS on loopback only.
+
+    security: a Security with a certificate for every role (default: tls.local_security(), a
+    throwaway self-signed one), so that another user of this machine cannot connect either.
+    """
+    from cnnkit.scale import tls
+
     count = workers or len(os.sched_getaffinity(0))
     return LocalCluster(
-        n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=count,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        protocol="tls://",
+        security=security or tls.local_security(),
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
     )
 
 

@@ -374,7 +374,8 @@ def test_dask_cluster_gives_the_stock_results_and_leaves_no_process(
     stock, dask_cluster, released_course, tmp_path_factory
 ):
     root = make_course(released_course, tmp_path_factory.mktemp("dask-course"))
-    result, seconds = run_kit(root, "--scheduler", dask_cluster.address)
+    # Plain TCP on loopback, opted in; the TLS path: tests/scale/test_cluster_tls.py.
+    result, seconds = run_kit(root, "--scheduler", dask_cluster.address, "--allow-plain-tcp-on-loopback")
     print(f"kit on Dask (2 workers): {len(STUDENTS)} submissions in {seconds:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr
     expected, got = gradebook_state(stock), gradebook_state(root)
