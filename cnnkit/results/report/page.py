@@ -63,7 +63,9 @@ def summary_cards(rows, submissions, problems, flags, parts):
         ("students with integrity flags", len({f["student"] for f in flags})),
     ]
     return (
-        "<div class=cards>" + "".join(f"<div class=card><b>{v}</b>{html.escape(k)}</div>" for k, v in cards) + "</div>"
+        "<div class=cards>"
+        + "".join(f"<div class=card><b>{html.escape(str(v))}</b>{html.escape(k)}</div>" for k, v in cards)
+        + "</div>"
     )
 
 

@@ -1,0 +1,509 @@
+"""SanitizeForPeople: nothing a submission wrote runs as script in a person's browser.
+
+People read a submission as HTML: feedback/*.html, and the formgrader's page for it (nbgrader renders the
+autograded notebook there unsanitised). Student code decides what its cells display (any MIME type, output
+metadata) and every markdown cell that is not locked is the student's text. This step, the last of
+autograde and again in generate_feedback, leaves nothing there from which nbconvert makes script:
+
+- outputs: JavaScript (any spelling) and widget views are dropped; text/html and image/svg+xml go through
+  nh3 (the Ammonia sanitiser) keeping plain formatting, tables and images from data: URIs; text/markdown
+  as a markdown cell; images must be base64; metadata that templates paste into attributes (image
+  size, alt text, file names) and prompt numbers (printed raw) are checked;
+- markdown cells the student could edit stay byte-identical when nbconvert's rendering of them holds
+  nothing the sanitiser removes, else become the sanitised rendering (one HTML block); attachments keep
+  raster images only. Locked cells whose source is the gradebook's are the instructor's, kept as they are;
+  outputs are always sanitised (student code made them, in check cells too);
+- a grade_id nbgrader's templates could not paste safely, and the notebook's widget state, are removed.
+
+The work is bounded: a value too large, too deeply nested or that fails to sanitise becomes a short note
+saying it was removed; a hostile output costs its author that output, never the submission.
+"""
+
+import html
+import math
+import re
+
+import nh3
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_markdown_cell
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+MAX_VALUE_CHARS = 1_000_000  # one output value, sanitised in Rust (about a second at most)
+MAX_NOTEBOOK_CHARS = 16_000_000  # every value of one notebook together
+# Markdown is parsed in Python, and some inputs take mistune about a second per 20,000 characters.
+MAX_MARKDOWN_CHARS = 20_000  # one markdown cell or text/markdown output (the course's longest: 2,300)
+MAX_NOTEBOOK_MARKDOWN = 200_000  # every markdown text of one notebook together
+MAX_DEPTH = 256  # element nesting; html5ever's scope checks are quadratic in it
+REMOVED = "[removed by the course kit: {what} ({why})]"
+
+# ---------------------------------------------------------------- the policy
+
+HTML_TAGS = set(
+    "a abbr b blockquote br caption cite code col colgroup dd del details dfn div dl dt em figcaption figure h1 h2"
+    " h3 h4 h5 h6 hr i img input ins kbd li mark ol p pre q s samp small span strike strong sub summary sup table"
+    " tbody td tfoot th thead tr tt u ul var wbr".split()
+)
+HTML_ATTRIBUTES = {
+    "*": {"title", "lang", "dir", "class"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "input": {"checked", "disabled"},  # markdown task lists; `type` is restricted below
+    "ol": {"start"},
+    "td": {"colspan", "rowspan", "align", "style"},
+    "th": {"colspan", "rowspan", "align", "style", "scope"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},  # nbconvert's heading anchors
+}
+SVG_TAGS = set(
+    "svg g path rect circle ellipse line polyline polygon text tspan defs clipPath linearGradient radialGradient"
+    " stop title desc use symbol marker pattern mask".split()
+)
+SVG_ATTRIBUTES = {
+    "*": set(
+        "id class transform fill fill-opacity fill-rule stroke stroke-width stroke-opacity stroke-linecap"
+        " stroke-linejoin stroke-dasharray stroke-miterlimit opacity clip-path clip-rule mask font-family font-size"
+        " font-weight text-anchor dominant-baseline x y x1 y1 x2 y2 cx cy r rx ry width height d points viewBox"
+        " preserveAspectRatio offset stop-color stop-opacity gradientUnits gradientTransform patternUnits"
+        " markerWidth markerHeight refX refY orient dx dy version xmlns href".split()
+    )
+}
+URL_SCHEMES = {"http", "https", "mailto", "data"}  # then narrowed per attribute by keep_attribute
+DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
+WEB_LINK = re.compile(r"(?:https?:|mailto:|#)", re.IGNORECASE)
+# Class names: the short ones of code highlighting (pygments), and the names nbconvert's markdown uses.
+SAFE_CLASS = re.compile(
+    r"[a-z][a-z0-9]{0,2}\Z|highlight\Z|anchor-link\Z|language-[\w+-]{1,30}\Z|task-list-item(?:-checkbox)?\Z"
+)
+SAFE_GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
+
+SCRIPT_MIME_WORDS = ("javascript", "ecmascript", "jscript", "widget")
+IMAGE_MIMES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+# For the bound on how deeply elements nest (html5ever's scope checks are quadratic in it), the HTML parser's
+# rules that matter: void elements never open, `/>` closes only SVG and MathML elements, some HTML tags
+# end SVG and MathML, and some SVG and MathML elements hold HTML.
+VOID = set("area base br col embed hr img input keygen link meta param source track wbr basefont bgsound frame".split())
+BREAKOUT = set(
+    "b big blockquote body br center code dd div dl dt em embed font h1 h2 h3 h4 h5 h6 head hr i img li listing"
+    " menu meta nobr ol p pre ruby s small span strong strike sub sup table tt u ul var".split()
+)
+HOLDS_HTML = {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"}
+TAG_HEAD = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+SELF_CLOSING = re.compile(r"(?:^|[\s\"'])/\s*\Z")  # `/>` that the tokenizer reads as such, not as a value's end
+ATTRIBUTE_START = re.compile(r"[\s/]+[^\s/>]")
+MAX_ATTRIBUTES = 256  # per element; html5ever's duplicate check is quadratic in it
+HTML_START = re.compile(r"<[A-Za-z/!?]")  # what begins raw HTML in markdown (CommonMark 6.6)
+# An attribute with a URL as nbconvert's markdown renderer writes it (double quotes, escaped value).
+RENDERED_URL = re.compile(r"<([A-Za-z][\w-]*)[^>]*?\s(href|src)=\"([^\"]*)\"")
+
+
+def keep_attribute(tag, attribute, value):
+    """Ammonia's attribute_filter: URLs only where they cannot run or fetch anything; known class names."""
+    if attribute == "src":
+        return value if DATA_IMAGE.match(value) else None
+    if attribute == "href":
+        if tag in ("use", "a") and value.startswith("#"):
+            return value
+        return value if tag == "a" and WEB_LINK.match(value) else None
+    if attribute == "class":
+        kept = [name for name in value.split() if SAFE_CLASS.match(name)]
+        return " ".join(kept) or None
+    return value
+
+
+def strict_html(value):
+    """value sanitised for an HTML page: plain formatting, tables, images from data: URIs."""
+    return nh3.clean(
+        value,
+        tags=HTML_TAGS,
+        attributes=HTML_ATTRIBUTES,
+        tag_attribute_values={"input": {"type": {"checkbox"}}},
+        attribute_filter=keep_attribute,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties={"text-align"},
+        link_rel=None,
+    )
+
+
+def strict_svg(value):
+    """An SVG image sanitised: shapes, text and gradients; no script, events, styles or outside links."""
+    return nh3.clean(
+        value,
+        tags=SVG_TAGS,
+        attributes=SVG_ATTRIBUTES,
+        attribute_filter=keep_attribute,
+        url_schemes=set(),
+        link_rel=None,
+    )
+
+
+def permissive_html(value):
+    """value through the same parser and serialiser, but keeping every tag, attribute and URL it has.
+
+    strict_html(v) == permissive_html(v) means the sanitiser took nothing out of v.
+    """
+    words = set(re.findall(r"[A-Za-z_:][-A-Za-z0-9_:.]*", value))
+    schemes = {scheme.lower() for scheme in re.findall(r"([A-Za-z][A-Za-z0-9+.-]*):", value)}
+    return nh3.clean(
+        value,
+        tags=HTML_TAGS | {word.lower() for word in words},
+        clean_content_tags=set(),
+        attributes={"*": words},
+        url_schemes=schemes | URL_SCHEMES,
+        link_rel=None,
+    )
+
+
+def links_are_safe(rendered):
+    """True when every link and image of markdown's rendering passes keep_attribute (a second, plain check)."""
+    for tag, attribute, value in RENDERED_URL.findall(rendered):
+        if keep_attribute(tag.lower(), attribute.lower(), html.unescape(value)) is None:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- bounds
+
+
+class Unsafe(Exception):
+    """A value that is not sanitised: its message says why (shown in the note that replaces it)."""
+
+
+class Budget:
+    """How many characters of one notebook may still be sanitised: in all, and of markdown."""
+
+    def __init__(self, chars=MAX_NOTEBOOK_CHARS, markdown=MAX_NOTEBOOK_MARKDOWN):
+        self.left = {"all": chars, "markdown": markdown}
+
+    def spend(self, text, limit, pool="all"):
+        """Take len(text) from the pool (and from "all"); Unsafe when text or the notebook is too large."""
+        if len(text) > limit:
+            raise Unsafe(f"{len(text):,} characters, more than {limit:,}")
+        pools = {pool, "all"}
+        for name in pools:
+            if len(text) > self.left[name]:
+                raise Unsafe(f"the notebook's {'markdown' if name == 'markdown' else 'outputs'} are too large in all")
+        for name in pools:
+            self.left[name] -= len(text)
+
+
+def tags(value):
+    """(closing, lowercase name, attribute text) of every tag, in one linear pass.
+
+    A tag runs from `<name` to the next `>`, as far as the tokenizer's own tags go or less (it reads quoted
+    `>` as part of a value): what lies inside a real tag may be counted as tags, never the other way round.
+    """
+    position, next_gt = 0, -1
+    while (lt := value.find("<", position)) >= 0:
+        head = TAG_HEAD.match(value, lt)
+        if not head:
+            position = lt + 1
+            continue
+        if next_gt < lt:
+            next_gt = value.find(">", lt)
+            if next_gt < 0:
+                return  # a tag cut off by the end of the text is dropped by the parser
+        yield bool(head.group(1)), head.group(2).lower(), value[head.end() : next_gt]
+        position = next_gt + 1
+
+
+def structure_problem(value):
+    """Why value would take the sanitiser too long (None when it would not): nesting or attributes.
+
+    The open elements are modelled on the HTML parser's, erring towards more: an end tag closes only the
+    element on top (or, in SVG and MathML, one of theirs), as the parser does at least.
+    """
+    stack = []  # (name, is SVG or MathML)
+    for closing, name, attributes in tags(value):
+        if len(ATTRIBUTE_START.findall(attributes)) > MAX_ATTRIBUTES:
+            return f"an element with more than {MAX_ATTRIBUTES} attributes"
+        foreign = bool(stack) and stack[-1][1] and stack[-1][0] not in HOLDS_HTML
+        if closing:
+            close_tag(stack, name, foreign)
+            continue
+        if foreign and name in BREAKOUT:
+            while stack and stack[-1][1]:
+                stack.pop()
+            foreign = False
+        self_closed = SELF_CLOSING.search(attributes) is not None
+        if (foreign or name in ("svg", "math")) and self_closed or not foreign and name in VOID:
+            continue
+        stack.append((name, foreign or name in ("svg", "math")))
+        if len(stack) > MAX_DEPTH:
+            return f"elements nested more than {MAX_DEPTH} deep"
+    return None
+
+
+def close_tag(stack, name, foreign):
+    """The model's stack after </name>: the top element if it is name; in SVG/MathML, theirs up to name."""
+    if stack and stack[-1][0] == name:
+        stack.pop()
+    elif foreign and name in ("p", "br"):  # these end SVG and MathML content
+        while stack and stack[-1][1]:
+            stack.pop()
+    elif foreign:
+        for index in range(len(stack) - 1, -1, -1):
+            if not stack[index][1]:
+                return  # an HTML element: nothing closes (the parser may close more)
+            if stack[index][0] == name:
+                del stack[index:]
+                return
+
+
+def as_text(value):
+    """A MIME bundle's text (nbformat may keep it as a list of lines); Unsafe when it is not text."""
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        value = "".join(value)
+    if not isinstance(value, str):
+        raise Unsafe(f"{type(value).__name__} where text belongs")
+    return value
+
+
+def checked_html(value, budget, limit=MAX_VALUE_CHARS):
+    text = as_text(value)
+    budget.spend(text, limit)
+    problem = structure_problem(text)
+    if problem:
+        raise Unsafe(problem)
+    return text
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def render_markdown(source, attachments=None):
+    """HTML of markdown exactly as nbconvert renders it (its HTMLExporter's markdown2html filter)."""
+    renderer = IPythonRenderer(escape=False, attachments=attachments or {})
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
+def clean_markdown(source, budget, attachments=None):
+    """Markdown whose rendering holds no script: source itself when nothing had to go, else safe HTML.
+
+    Markdown without raw HTML renders to elements nbconvert makes itself; it stays byte-identical unless
+    the sanitiser would change its rendering (a javascript: link, an image from elsewhere). Anything with
+    raw HTML becomes its sanitised rendering, on one line inside a <div>: one HTML block, which markdown
+    renderers pass through unchanged. That is checked by rendering the result again.
+    """
+    text = as_text(source)
+    budget.spend(text, MAX_MARKDOWN_CHARS, "markdown")
+    if is_clean_block(text):
+        return text  # made by this function already (generate_feedback sanitises the autograded notebook again)
+    rendered = checked_html(render_markdown(text, attachments), budget)
+    if not HTML_START.search(text) and links_are_safe(rendered) and strict_html(rendered) == permissive_html(rendered):
+        return text
+    converted = one_html_block(strict_html(rendered))
+    if render_markdown(converted).strip() != converted:
+        raise Unsafe("its HTML could not be kept apart from markdown")
+    return converted
+
+
+def one_html_block(safe_html):
+    """Sanitised HTML as one line inside a <div>: markdown renderers pass it through as it is."""
+    return "<div>" + safe_html.replace("\r", "&#13;").replace("\n", "&#10;") + "</div>"
+
+
+def is_clean_block(text):
+    """True for what one_html_block makes: sanitised HTML that markdown renders as it is."""
+    if not (text.startswith("<div>") and text.endswith("</div>")) or "\n" in text or structure_problem(text):
+        return False
+    return text == one_html_block(strict_html(text[5:-6])) and render_markdown(text).strip() == text
+
+
+def clean_attachments(attachments):
+    """A markdown cell's attachments, raster images in base64 only (nbconvert inlines them as data: URIs)."""
+    if not isinstance(attachments, dict):
+        return {}
+    kept = {}
+    for name, bundle in attachments.items():
+        if isinstance(bundle, dict):
+            images = {mime: data for mime, data in bundle.items() if mime in IMAGE_MIMES and is_base64(data)}
+            if images:
+                kept[name] = NotebookNode(images)
+    return kept
+
+
+def is_base64(value):
+    """True for text made of base64 characters only (nbconvert pastes it into <img src="data:...">)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9+/=\s]*", value) is not None
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def is_script_mime(mime):
+    """True for MIME types whose rendering runs script (JavaScript in any spelling, widget views)."""
+    return any(word in mime.lower() for word in SCRIPT_MIME_WORDS)
+
+
+def clean_value(mime, value, budget):
+    """One MIME bundle entry made safe, or None when it must go (raises Unsafe with the reason)."""
+    if is_script_mime(mime):
+        return None
+    if mime == "text/html":
+        return strict_html(checked_html(value, budget))
+    if mime == "image/svg+xml":
+        return strict_svg(checked_html(value, budget))
+    if mime == "text/markdown":
+        return clean_markdown(value, budget)
+    if mime in IMAGE_MIMES and not is_base64(as_text(value)):
+        raise Unsafe(f"{mime} that is not base64")
+    return value
+
+
+def clean_metadata(metadata):
+    """Output metadata without what nbconvert pastes into attributes unchecked (image size, file names)."""
+    if not isinstance(metadata, dict):
+        return NotebookNode()
+    cleaned = NotebookNode()
+    for key, value in metadata.items():
+        if key == "filenames":
+            continue  # only nbconvert's ExtractOutput writes these; templates turn them into <img src>
+        if isinstance(value, dict):
+            value = NotebookNode({name: entry for name, entry in value.items() if safe_display_option(name, entry)})
+        cleaned[key] = value
+    return cleaned
+
+
+def safe_display_option(name, value):
+    """Per-MIME display options the templates read: sizes must be numbers, flags booleans, alt text short."""
+    if name in ("width", "height"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if name in ("unconfined", "isolated", "needs_background"):
+        return isinstance(value, (bool, str)) and len(str(value)) < 20
+    if name == "alt":
+        return isinstance(value, str) and len(value) < 1000
+    return True
+
+
+def prompt_number(value):
+    """An execution count as nbformat defines it (a non-negative int or None): nbconvert prints it raw."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def note_output(what, why):
+    text = REMOVED.format(what=what, why=why)
+    return NotebookNode(output_type="display_data", metadata=NotebookNode(), data=NotebookNode({"text/plain": text}))
+
+
+def clean_output(output, budget):
+    """One output made safe; an output that cannot be becomes a note saying it was removed."""
+    kind = output.get("output_type") if isinstance(output, dict) else None
+    if kind not in OUTPUT_TYPES:
+        return note_output("an output", f"unknown output type {str(kind)[:40]!r}")
+    if kind == "stream":
+        output["name"] = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
+        output["text"] = as_text(output.get("text", ""))
+        return output
+    if kind == "error":  # nbconvert escapes these; they must be text for it to
+        output["ename"], output["evalue"] = str(output.get("ename", ""))[:1000], str(output.get("evalue", ""))
+        output["traceback"] = [str(line) for line in output.get("traceback", [])][:1000]
+        return output
+    data = output.get("data")
+    if not isinstance(data, dict):
+        return note_output("an output", "no MIME bundle")
+    output["data"] = clean_bundle(data, budget)
+    output["metadata"] = clean_metadata(output.get("metadata"))
+    if kind == "execute_result":
+        output["execution_count"] = prompt_number(output.get("execution_count"))
+    return output
+
+
+def clean_bundle(data, budget):
+    """A MIME bundle with every entry made safe; what had to go is named in its text/plain."""
+    cleaned, notes = NotebookNode(), []
+    for mime, value in data.items():
+        mime = str(mime)
+        try:
+            safe = clean_value(mime, value, budget)
+        except Exception as error:  # any failure is the value's, never the submission's
+            notes.append(REMOVED.format(what=mime[:60], why=reason(error)))
+            continue
+        if safe is None:
+            notes.append(REMOVED.format(what=mime[:60], why="script is not run for people"))
+        else:
+            cleaned[mime] = safe
+    if notes:
+        cleaned["text/plain"] = "\n".join(notes)
+    return cleaned
+
+
+def reason(error):
+    return str(error)[:200] if isinstance(error, Unsafe) else f"it could not be sanitised: {type(error).__name__}"
+
+
+# ---------------------------------------------------------------- cells
+
+
+def instructor_cells(resources):
+    """grade_id -> (cell type, source) of the notebook's locked cells, as the gradebook holds them."""
+    info = resources.get("nbgrader", {}) if isinstance(resources, dict) else {}
+    if not all(info.get(key) for key in ("db_url", "assignment", "notebook")):
+        return {}
+    try:
+        with Gradebook(info["db_url"]) as gradebook:
+            cells = gradebook.find_notebook(info["notebook"], info["assignment"]).source_cells
+            return {cell.name: (cell.cell_type, cell.source) for cell in cells if cell.locked}
+    except Exception:  # no gradebook: no cell is the instructor's, every one is sanitised
+        return {}
+
+
+def is_instructor_cell(cell, locked_cells):
+    """A locked cell that is exactly the gradebook's (nbgrader's OverwriteCells restored it)."""
+    if not utils.is_locked(cell):
+        return False
+    expected = locked_cells.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+    return expected == (cell.cell_type, cell.source)
+
+
+def clean_cell(cell, budget, locked_cells):
+    """One cell made safe for a person's browser (its outputs always; its text unless the instructor's)."""
+    if cell.get("cell_type") == "code":
+        cell["execution_count"] = prompt_number(cell.get("execution_count"))
+        cell["outputs"] = [safe_output(output, budget) for output in cell.get("outputs", [])]
+    if is_instructor_cell(cell, locked_cells):
+        return cell
+    nbgrader = cell.get("metadata", {}).get("nbgrader")
+    if isinstance(nbgrader, dict) and not SAFE_GRADE_ID.match(str(nbgrader.get("grade_id", "x"))):
+        del cell.metadata["nbgrader"]  # nbgrader's templates paste grade_id into HTML unescaped
+    if cell.get("cell_type") == "markdown":
+        if "attachments" in cell:
+            cell["attachments"] = clean_attachments(cell["attachments"])
+        try:
+            cell["source"] = clean_markdown(cell.get("source", ""), budget, cell.get("attachments"))
+        except Exception as error:  # the cell's text is lost, never the submission
+            cell["source"] = REMOVED.format(what="the text of this markdown cell", why=reason(error))
+    return cell
+
+
+def safe_output(output, budget):
+    try:
+        return clean_output(output, budget)
+    except Exception as error:  # the output is lost, never the submission
+        return note_output("an output", reason(error))
+
+
+def safe_cell(cell, budget, locked_cells):
+    try:
+        return clean_cell(cell, budget, locked_cells)
+    except Exception as error:  # the cell is lost, never the submission
+        return new_markdown_cell(REMOVED.format(what="a cell", why=reason(error)))
+
+
+def sanitize_notebook(nb, locked_cells=None, budget=None):
+    """Every cell of nb made safe to render for a person (in place); returns nb."""
+    budget = budget or Budget()
+    locked_cells = locked_cells or {}
+    if isinstance(nb.get("metadata"), dict):
+        nb.metadata.pop("widgets", None)  # widget state makes nbconvert load and run the widget manager
+    nb.cells = [safe_cell(cell, budget, locked_cells) for cell in nb.cells]
+    return nb
+
+
+class SanitizeForPeople(NbGraderPreprocessor):
+    """The last step of autograde (and a step of generate_feedback): the notebook people see runs no script."""
+
+    def preprocess(self, nb, resources):
+        return sanitize_notebook(nb, instructor_cells(resources)), resources
