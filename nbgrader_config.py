@@ -28,6 +28,8 @@ from cnnkit import sandbox  # noqa: E402
 from cnnkit.grading import batch, time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
+from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
+from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
 from cnnkit.grading.scrub import ScrubHiddenTests  # noqa: E402
 from cnnkit.grading.verify import VerifyResults  # noqa: E402
 
@@ -43,6 +45,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # nbgrader builds Autograde's exporter once per command, before it decides which submissions to skip:
 # batch.AutogradeStart (nbgrader's notebook exporter otherwise) runs batch.prepare_autograde then.
 c.Autograde.exporter_class = batch.AutogradeStart
+# Collect copies links from the exchange as links; the admission gate moves them aside (docs/security.md).
+c.ExchangeFactory.collect = "cnnkit.ingest.collect.LinkSafeCollect"
 c.Autograde.post_convert_hook = batch.mark_graded
 
 # Running the student's notebook: a hung cell is interrupted after Execute.timeout seconds, and the
@@ -64,6 +68,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
     RecordSubmissionChanges,
+    RebuildFromRelease,
     OverwriteKernelspec,
     OverwriteCells,
     CheckCellMetadata,
@@ -75,7 +80,9 @@ c.Autograde.sanitize_preprocessors = [
 # VerifyResults decides the score of every check cell outside the student's kernel;
 # CleanWorkdir removes symlinks/FIFOs the code left (nbgrader's writes would follow them);
 # ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook);
-# IntegrityReport writes autograded/<student>/<assignment>/integrity.json (flags for the instructor).
+# IntegrityReport writes autograded/<student>/<assignment>/integrity.json (flags for the instructor);
+# SanitizeForPeople, last, leaves nothing in the autograded notebook that runs script in the browser of
+# whoever reads it (the formgrader renders that notebook; feedback is made from it).
 c.Autograde.autograde_preprocessors = [
     ContainedExecute,
     sandbox.CleanWorkdir,
@@ -88,15 +95,27 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
+    SanitizeForPeople,
 ]
 
-# Feedback never shows hidden tests (stock nbgrader does: upstream issue 917).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback never shows hidden tests (stock nbgrader does: upstream issue 917), nor runs a submission's
+# script (SanitizeForPeople again, in case an autograded notebook was made without it).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor, SanitizeForPeople]
 
 # zip_collect (classes without a hub): files downloaded from the LMS are named
 # "<student id>_<anything>cnn_step_by_step.ipynb" (Canvas style: "smithjane_12345_67890_cnn_step_by_step.ipynb";
 # a resubmission suffix such as "-1" is allowed). Adapt the regular expression to your LMS's names.
-c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
+# zip_collect: every archive is unpacked with limits, without links or special permission bits, into a
+# folder named like it; a notebook belongs to whoever uploaded it, whatever student its name claims;
+# student ids are validated. Each refusal is logged ("zip_collect refused ...: reason") and the rest of
+# the class is collected (cnnkit/ingest/zip_collect.py).
+c.ZipCollectApp.extractor_plugin = "cnnkit.ingest.zip_collect.SafeExtractor"
+c.ZipCollectApp.collector_plugin = "cnnkit.ingest.zip_collect.SafeCollector"
+# Limits per archive, everything nested in it included (the defaults).
+c.SafeExtractor.max_total_bytes = 1024 * 2**20
+c.SafeExtractor.max_files = 10_000
+c.SafeExtractor.max_file_bytes = 50 * 2**20
+c.SafeExtractor.max_depth = 3
 c.FileNameCollectorPlugin.named_regexp = (
     # nbgrader matches the whole path, hence the leading ".*/".
     r".*/(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>cnn_step_by_step)(?:-\d+)?\.ipynb$"
