@@ -13,6 +13,8 @@
 - ``verify.VerifyResults``: decides every check cell's score outside the student's kernel.
 - ``scrub.ScrubHiddenTests``: redacts outputs that repeat hidden-test code.
 - ``integrity.IntegrityReport``: writes integrity.json for the instructor.
+- ``sanitize.SanitizeForPeople``: last, leaves nothing that runs script in feedback or the formgrader
+  (``html_shape`` bounds the HTML it hands to the sanitiser).
 
 ``offline``: the same judging (VerifyResults) on answers run in this process, for the kit's samples and
 tests only (trusted code). ``time_policy``: every time limit on student code, in one place. The private jupyter_client and

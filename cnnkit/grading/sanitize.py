@@ -31,12 +31,13 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from cnnkit.grading.html_shape import structure_problem
+
 MAX_VALUE_CHARS = 1_000_000  # one output value, sanitised in Rust (about a second at most)
 MAX_NOTEBOOK_CHARS = 16_000_000  # every value of one notebook together
 # Markdown is parsed in Python, and some inputs take mistune about a second per 20,000 characters.
 MAX_MARKDOWN_CHARS = 20_000  # one markdown cell or text/markdown output (the course's longest: 2,300)
 MAX_NOTEBOOK_MARKDOWN = 200_000  # every markdown text of one notebook together
-MAX_DEPTH = 256  # element nesting; html5ever's scope checks are quadratic in it
 REMOVED = "[removed by the course kit: {what} ({why})]"
 
 # ---------------------------------------------------------------- the policy
@@ -81,19 +82,6 @@ SAFE_GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
 SCRIPT_MIME_WORDS = ("javascript", "ecmascript", "jscript", "widget")
 IMAGE_MIMES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
-# For the bound on how deeply elements nest (html5ever's scope checks are quadratic in it), the HTML parser's
-# rules that matter: void elements never open, `/>` closes only SVG and MathML elements, some HTML tags
-# end SVG and MathML, and some SVG and MathML elements hold HTML.
-VOID = set("area base br col embed hr img input keygen link meta param source track wbr basefont bgsound frame".split())
-BREAKOUT = set(
-    "b big blockquote body br center code dd div dl dt em embed font h1 h2 h3 h4 h5 h6 head hr i img li listing"
-    " menu meta nobr ol p pre ruby s small span strong strike sub sup table tt u ul var".split()
-)
-HOLDS_HTML = {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"}
-TAG_HEAD = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-SELF_CLOSING = re.compile(r"(?:^|[\s\"'])/\s*\Z")  # `/>` that the tokenizer reads as such, not as a value's end
-ATTRIBUTE_START = re.compile(r"[\s/]+[^\s/>]")
-MAX_ATTRIBUTES = 256  # per element; html5ever's duplicate check is quadratic in it
 HTML_START = re.compile(r"<[A-Za-z/!?]")  # what begins raw HTML in markdown (CommonMark 6.6)
 # An attribute with a URL as nbconvert's markdown renderer writes it (double quotes, escaped value).
 RENDERED_URL = re.compile(r"<([A-Za-z][\w-]*)[^>]*?\s(href|src)=\"([^\"]*)\"")
@@ -187,69 +175,6 @@ class Budget:
                 raise Unsafe(f"the notebook's {'markdown' if name == 'markdown' else 'outputs'} are too large in all")
         for name in pools:
             self.left[name] -= len(text)
-
-
-def tags(value):
-    """(closing, lowercase name, attribute text) of every tag, in one linear pass.
-
-    A tag runs from `<name` to the next `>`, as far as the tokenizer's own tags go or less (it reads quoted
-    `>` as part of a value): what lies inside a real tag may be counted as tags, never the other way round.
-    """
-    position, next_gt = 0, -1
-    while (lt := value.find("<", position)) >= 0:
-        head = TAG_HEAD.match(value, lt)
-        if not head:
-            position = lt + 1
-            continue
-        if next_gt < lt:
-            next_gt = value.find(">", lt)
-            if next_gt < 0:
-                return  # a tag cut off by the end of the text is dropped by the parser
-        yield bool(head.group(1)), head.group(2).lower(), value[head.end() : next_gt]
-        position = next_gt + 1
-
-
-def structure_problem(value):
-    """Why value would take the sanitiser too long (None when it would not): nesting or attributes.
-
-    The open elements are modelled on the HTML parser's, erring towards more: an end tag closes only the
-    element on top (or, in SVG and MathML, one of theirs), as the parser does at least.
-    """
-    stack = []  # (name, is SVG or MathML)
-    for closing, name, attributes in tags(value):
-        if len(ATTRIBUTE_START.findall(attributes)) > MAX_ATTRIBUTES:
-            return f"an element with more than {MAX_ATTRIBUTES} attributes"
-        foreign = bool(stack) and stack[-1][1] and stack[-1][0] not in HOLDS_HTML
-        if closing:
-            close_tag(stack, name, foreign)
-            continue
-        if foreign and name in BREAKOUT:
-            while stack and stack[-1][1]:
-                stack.pop()
-            foreign = False
-        self_closed = SELF_CLOSING.search(attributes) is not None
-        if (foreign or name in ("svg", "math")) and self_closed or not foreign and name in VOID:
-            continue
-        stack.append((name, foreign or name in ("svg", "math")))
-        if len(stack) > MAX_DEPTH:
-            return f"elements nested more than {MAX_DEPTH} deep"
-    return None
-
-
-def close_tag(stack, name, foreign):
-    """The model's stack after </name>: the top element if it is name; in SVG/MathML, theirs up to name."""
-    if stack and stack[-1][0] == name:
-        stack.pop()
-    elif foreign and name in ("p", "br"):  # these end SVG and MathML content
-        while stack and stack[-1][1]:
-            stack.pop()
-    elif foreign:
-        for index in range(len(stack) - 1, -1, -1):
-            if not stack[index][1]:
-                return  # an HTML element: nothing closes (the parser may close more)
-            if stack[index][0] == name:
-                del stack[index:]
-                return
 
 
 def as_text(value):
