@@ -110,7 +110,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 # student ids are validated. Each refusal is logged ("zip_collect refused ...: reason") and the rest of
 # the class is collected (cnnkit/ingest/zip_collect.py).
 c.ZipCollectApp.extractor_plugin = "cnnkit.ingest.zip_collect.SafeExtractor"
-c.ZipCollectApp.collector_plugin = "cnnkit.ingest.zip_collect.SafeCollector"
+c.ZipCollectApp.collector_plugin = "cnnkit.ingest.zip_owners.SafeCollector"
 # Limits per archive, everything nested in it included (the defaults).
 c.SafeExtractor.max_total_bytes = 1024 * 2**20
 c.SafeExtractor.max_files = 10_000

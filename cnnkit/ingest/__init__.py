@@ -1,6 +1,6 @@
 """Everything a submission crosses before grading reads it.
 
-- ``zip_collect``: nbgrader zip_collect's extractor and collector plugins (LMS archives: limits, no
+- ``zip_collect``, ``zip_owners``: nbgrader zip_collect's extractor and collector plugins (LMS archives: limits, no
   links or special bits, each file attributed to its uploader, ids validated).
 - ``collect``: nbgrader collect from the exchange, copying links as links (never their targets).
 - ``admit``: the gate every submission folder passes at the start of every autograde batch: regular

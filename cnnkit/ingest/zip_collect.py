@@ -1,4 +1,4 @@
-"""zip_collect's plugins: SafeExtractor unpacks what the LMS delivered, SafeCollector says whose each file is.
+"""zip_collect's extractor: SafeExtractor unpacks what the LMS delivered (its collector: cnnkit.ingest.zip_owners).
 
 Stock `nbgrader zip_collect` trusts archives and the names in them: an archive nested in mallory's upload
 holding `bob_..._cnn_step_by_step.ipynb` became bob's submission, setuid bits survived extraction as root,
@@ -31,10 +31,9 @@ import zipfile
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
-from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
-from traitlets import Int, Unicode
+from nbgrader.plugins import ExtractorPlugin
+from traitlets import Int
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -43,8 +42,6 @@ MiB = 2**20
 TAR_HEADER_ALLOWANCE = 4096  # bytes of headers (pax, long names) a tar stream may add per entry
 TAR_HEADER_LIMIT = 64 * 1024  # tarfile reads a pax or long-name header whole into memory
 TAR_HEADER_TYPES = (b"x", b"g", b"X", b"L", b"K")  # pax (extended, global, Solaris), GNU long name and long link
-STUDENT_ID_PATTERN = r"(?![.-])[A-Za-z0-9._@-]{1,64}"
-STUDENT_ID_RULE = "letters, digits, '.', '_', '-' or '@', 1 to 64 of them, not starting with '.' or '-'"
 FILE, DIR = "file", "folder"
 COMPRESSED_TAR = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
@@ -375,95 +372,3 @@ class SafeExtractor(ExtractorPlugin):
             except Exception as error:  # zipfile's Bad CRC (a lying header), zlib errors...
                 raise Refused(f"unreadable ({type(error).__name__}: {error})") from None
         return target
-
-
-# ---------------------------------------------------------------- collecting
-
-
-class SafeCollector(FileNameCollectorPlugin):
-    """nbgrader's file-name collector, with student ids validated and files attributed to their uploader."""
-
-    student_id_pattern = Unicode(STUDENT_ID_PATTERN, help="What a whole student id must match.").tag(config=True)
-    uploader_regexp = Unicode(
-        r"(?P<student_id>[^_]+)_", help="Matched at the start of an archive folder's name: whose upload it is."
-    ).tag(config=True)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.collected = {}  # (student id, file id) -> the file collected for it
-
-    def collect(self, submitted_file: str) -> Optional[dict]:
-        info = super().collect(submitted_file)
-        if not info:
-            return info
-        reason = self.refusal(info, self.folders(submitted_file)) or self.duplicate(info, submitted_file)
-        if reason:
-            self.log.warning("zip_collect refused %s: %s", submitted_file, reason)
-            return None
-        return info
-
-    def folders(self, submitted_file):
-        """The folders between the extraction folder and the file (all of them when that is unknown)."""
-        path = Path(submitted_file)
-        root = self.extracted_root()
-        if root is not None and root in path.parents:
-            return path.relative_to(root).parts[:-1]
-        return path.parts[:-1]
-
-    def extracted_root(self):
-        """The ZipCollectApp's extraction folder, from its public settings (None outside zip_collect)."""
-        app = self.parent
-        try:
-            steps = dict(downloaded=app.downloaded_directory, collect_step=app.extracted_directory)
-            structure = os.path.join(app.coursedir.root, app.collect_directory_structure)
-            return Path(structure.format(assignment_id=app.coursedir.assignment_id, **steps))
-        except AttributeError:
-            return None
-
-    def refusal(self, info, folders):
-        """Why this file may not be collected as info says (None: it may)."""
-        student = info["student_id"]
-        if not self.valid_id(student):
-            rule = STUDENT_ID_RULE if self.student_id_pattern == STUDENT_ID_PATTERN else self.student_id_pattern
-            return f"{student!r} is not a valid student id ({rule})"
-        try:
-            safe_parts(info["file_id"])
-        except Refused as why:
-            return f"file id {info['file_id']!r}: {why}"
-        uploader, where = self.uploader(folders)
-        if uploader is not None and not self.valid_id(uploader):
-            return f"it sits inside {where}, whose student id {uploader!r} is not valid"
-        if uploader is not None and uploader != student:
-            return (
-                f"it claims student {student!r} but sits inside the upload of {uploader!r} ({where}); "
-                "a file belongs to whoever uploaded it"
-            )
-        return None
-
-    def valid_id(self, student):
-        return re.fullmatch(self.student_id_pattern, student, flags=re.ASCII) is not None
-
-    def uploader(self, folders):
-        """(student id, folder) of the outermost archive folder at or below an archive that names a student."""
-        inside_archive = False
-        for index, name in enumerate(folders):
-            inside_archive = inside_archive or any(name.endswith(ext) for ext in self.archive_suffixes())
-            match = re.match(self.uploader_regexp, name) if inside_archive else None
-            if match:
-                return match.group("student_id"), "/".join(folders[: index + 1])
-        return None, None
-
-    def archive_suffixes(self):
-        extractor = getattr(self.parent, "extractor_plugin_inst", None)
-        return getattr(extractor, "zip_ext", None) or [".zip", ".gz"]
-
-    def duplicate(self, info, submitted_file):
-        """A second file for one student and file id, without timestamps to choose (stock: the whole run aborts)."""
-        if info.get("timestamp"):
-            return None
-        key = (info["student_id"], info["file_id"])
-        if key in self.collected:
-            kept = self.collected[key]
-            return f"a second {info['file_id']!r} for {info['student_id']!r} (kept {kept}); remove one and run again"
-        self.collected[key] = "/".join([*self.folders(submitted_file), Path(submitted_file).name])
-        return None

@@ -28,12 +28,6 @@ MAX_SCORE = sum(samples.FULL.values())
 
 
 @pytest.fixture(scope="module")
-def playwright_api():
-    """Playwright's sync entry point and Chromium's path; checked first so a missing tool fails in seconds."""
-    return support.require_playwright(), support.require_chromium()
-
-
-@pytest.fixture(scope="module")
 def lab_server(playwright_api, graded_course, tmp_path_factory):
     """A copy of the session's graded course served by a real `jupyter lab`; stopped (and checked gone) after."""
     root = support.prepare_course(graded_course, tmp_path_factory.mktemp("browser") / "course")
@@ -51,19 +45,6 @@ def _keep_server_log(server):
     if server.log_path.exists():
         support.ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(server.log_path, support.ARTIFACTS / "jupyter-server.log")
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_api):
-    """Debian's headless Chromium, launched once for the module through Playwright."""
-    sync_playwright, chromium_path = playwright_api
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=support.CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture

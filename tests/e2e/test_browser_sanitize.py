@@ -26,11 +26,6 @@ SETTLE_MS = 1_500  # img onerror/onload and SVG onload fire after the load event
 
 
 @pytest.fixture(scope="module")
-def playwright_api():
-    return support.require_playwright(), support.require_chromium()
-
-
-@pytest.fixture(scope="module")
 def attacked_course(playwright_api, released_course, tmp_path_factory):
     return build_attacked_course(released_course, tmp_path_factory.mktemp("browser-sanitize") / "course")
 
@@ -46,18 +41,6 @@ def lab_server(attacked_course, tmp_path_factory):
             support.ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(server.log_path, support.ARTIFACTS / "jupyter-server-sanitize.log")
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_api):
-    sync_playwright, chromium_path = playwright_api
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=support.CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 def open_and_watch(browser, url, name):

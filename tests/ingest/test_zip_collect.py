@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.ingest import zip_collect
+from cnnkit.ingest import zip_collect, zip_owners
 from tests.support import clone_course, run_nbgrader
 
 A = course.ASSIGNMENT
@@ -30,7 +30,7 @@ FILE_COUNT = 60
 DEPTH = 3
 PLUGINS = (
     "--ZipCollectApp.extractor_plugin=cnnkit.ingest.zip_collect.SafeExtractor",
-    "--ZipCollectApp.collector_plugin=cnnkit.ingest.zip_collect.SafeCollector",
+    "--ZipCollectApp.collector_plugin=cnnkit.ingest.zip_owners.SafeCollector",
     f"--SafeExtractor.max_file_bytes={FILE_LIMIT}",
     f"--SafeExtractor.max_total_bytes={TOTAL_LIMIT}",
     f"--SafeExtractor.max_files={FILE_COUNT}",
@@ -265,12 +265,12 @@ def test_setuid_entry_is_kept_as_a_plain_file(collected):
 
 @pytest.mark.parametrize("student", ["alice", "a.b-c_d@uni.edu", "x" * 64, "007", "A"])
 def test_valid_student_ids(student):
-    assert zip_collect.SafeCollector().valid_id(student)
+    assert zip_owners.SafeCollector().valid_id(student)
 
 
 @pytest.mark.parametrize("student", ["..", ".", ".x", "-x", "", "x" * 65, "a/b", "a b", "é", "a\n", "a\\b", "a:b"])
 def test_invalid_student_ids(student):
-    assert not zip_collect.SafeCollector().valid_id(student)
+    assert not zip_owners.SafeCollector().valid_id(student)
 
 
 @pytest.mark.parametrize(
@@ -284,7 +284,7 @@ def test_invalid_student_ids(student):
     ],
 )
 def test_the_uploader_is_the_first_archive_folder_naming_a_student(folders, expected):
-    assert zip_collect.SafeCollector().uploader(folders) == expected
+    assert zip_owners.SafeCollector().uploader(folders) == expected
 
 
 @pytest.mark.parametrize("name, parts", [("a/b.txt", ("a", "b.txt")), ("./a//b/", ("a", "b")), ("x", ("x",))])

@@ -21,8 +21,9 @@ from sqlalchemy.exc import SAWarning
 
 from cnnkit import course
 from cnnkit.results import csv_cells, report, roster
-from cnnkit.results.report import aggregate, read
+from cnnkit.results.report import read
 from cnnkit.spec.parts import FUNCTIONS
+from tests.results.test_report_tables import all_tables
 from tests.support import BIN, clone_course, db_url, run_nbgrader
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -186,14 +187,7 @@ def test_report_tables_neutralise_student_text_and_keep_numbers(tmp_path):
     honest = read.Submission("ada", graded=True, problems=[], flags=[])
     honest.verdicts = {"zero_pad": {"function": "zero_pad", "passed": 1, "total": 1, "score": 10, "failures": []}}
     klass = [honest, *(attacker_submission(values[0]) for values in ATTACKERS)]
-    tables = {
-        "students": aggregate.student_rows(klass, {}),
-        "functions": aggregate.function_rows(klass, {"test_zero_pad": 10}),
-        "cases": aggregate.case_rows(klass, {}),
-        "mistakes": aggregate.mistake_rows(klass),
-        "problems": aggregate.problem_rows(klass),
-        "integrity": aggregate.integrity_rows(klass),
-    }
+    tables = all_tables(klass, {"test_zero_pad": 10})
     report.write_tables(tmp_path, tables)
     for name in report.CSV_FILES:
         with open(tmp_path / name, newline="", encoding="utf-8") as handle:

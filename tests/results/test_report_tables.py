@@ -277,15 +277,20 @@ def test_without_a_gradebook_the_report_says_to_autograde_first(tmp_path):
     assert not (tmp_path / "gradebook.db").exists()  # nothing created on the way
 
 
-def test_the_tables_are_written_with_their_columns(tmp_path, klass):
-    tables = {
+def all_tables(klass, maxima=None):
+    """Every CSV table of the report for these submissions (no gradebook scores, no case catalogue)."""
+    return {
         "students": aggregate.student_rows(klass, {}),
-        "functions": aggregate.function_rows(klass, {}),
+        "functions": aggregate.function_rows(klass, maxima or {}),
         "cases": aggregate.case_rows(klass, {}),
         "mistakes": aggregate.mistake_rows(klass),
         "problems": aggregate.problem_rows(klass),
         "integrity": aggregate.integrity_rows(klass),
     }
+
+
+def test_the_tables_are_written_with_their_columns(tmp_path, klass):
+    tables = all_tables(klass)
     report.write_tables(tmp_path, tables)
     for name in report.CSV_FILES:
         with open(tmp_path / name, newline="") as handle:
