@@ -131,3 +131,9 @@ c.ExportApp.plugin_class = "cnnkit.results.export.PartsCsvExport"
 sandbox.configure(required=True, cpu_seconds=time_policy.SANDBOX_CPU_SECONDS)
 c.Execute.kernel_name = sandbox.KERNEL_NAME
 c.Autograde.pre_convert_hook = sandbox.refuse_unsandboxed
+
+# --- Part B (the optional backward part): issue 12 ---
+
+# --- Grading on submit (the hub's grading service, cnnkit/hub/): issue 13 ---
+
+# --- JupyterHub deployment: issue 13 ---
