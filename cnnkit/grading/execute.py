@@ -48,6 +48,7 @@ from cnnkit.grading import workdir
 from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
 from cnnkit.grading.spare import SpareKernel
 from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
+from cnnkit.sandbox import cgroup
 
 RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
 
@@ -132,6 +133,8 @@ class ContainedExecute(Execute):
         self._kernel_gone = None
         self._crashed = set()  # cells that killed the kernel: never replayed
         self._output_bytes, self._record_bytes = {}, {}
+        self._kernels = set()  # connection files of this notebook's kernels: their limit reports (cgroup.py)
+        self._limits_hit = []
         self._probe_index = len(nb.cells)
         nb.cells.append(new_code_cell(PROBE_SOURCE))
         folder = self._workdir_of(resources)
@@ -144,6 +147,9 @@ class ContainedExecute(Execute):
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         resources["cnnkit_probe"] = probe_flags(probe)
+        resources["cnnkit_limits_hit"] = self._limits_hit + [
+            reason for connection_file in self._kernels for reason in cgroup.read_report(connection_file)
+        ]
         resources["cnnkit_workdir_changes"] = workdir.restore(folder, before) if folder else []
         return nb, resources
 
@@ -179,6 +185,12 @@ class ContainedExecute(Execute):
             spare.discard()
             return False
         spares.move_into_place(spare.folder, workdir)
+        try:
+            spare.copy_files_in(self.startup_timeout)
+        except (RuntimeError, TimeoutError) as error:
+            self.log.warning("Not using the spare kernel (%s); starting a new one", error)
+            spare.discard()  # its folder is the working copy now, under the working copy's name: kept
+            return False
         self.km, self.kc = spare.manager, spare.client
         self.kc.allow_stdin = False  # as nbclient sets it on a client it connected
         run_sync(run_hook)(self.on_notebook_start, notebook=self.nb)
@@ -247,22 +259,35 @@ class ContainedExecute(Execute):
         if reason:
             cell.outputs = [error_output("NotRun", reason)]
             return cell, resources
+        if self.km is not None and self.km.connection_file:
+            self._kernels.add(self.km.connection_file)
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             if self._interrupted:  # Ctrl-C took the kernel down with it: stop, do not revive
                 raise KeyboardInterrupt("grading interrupted") from None
             self.log.warning("The kernel died in cell %d; starting a new one", index)
+            why = self._limits_that_killed()
+            self._limits_hit += why
+            cause = "; ".join(why) or "os._exit, a crash, or too much memory"
             cell.outputs.append(
                 error_output(
                     "KernelDied",
-                    "the kernel died while running this cell (os._exit, a crash, or too much memory); "
-                    "later cells ran in a fresh kernel",
+                    f"the kernel died while running this cell ({cause}); later cells ran in a fresh kernel",
                 )
             )
             self._crashed.add(index)
             self._revive(index)
             return cell, resources
+
+    def _limits_that_killed(self, wait=2.0):
+        """The whole-sandbox limits the dead kernel hit, from its launcher's report (written as it ends)."""
+        connection_file = self.km.connection_file
+        deadline = time.monotonic() + wait
+        while not cgroup.report_path(connection_file).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._kernels.discard(connection_file)
+        return cgroup.read_report(connection_file)
 
     def _watch_for_ctrl_c(self):
         """Remember a Ctrl-C (SIGINT) so a kernel it killed is not mistaken for a crash to recover from."""

@@ -169,7 +169,10 @@ class IntegrityReport(NbGraderPreprocessor):
     """Autograde pass: write integrity.json (all flags) next to the autograded notebook."""
 
     def preprocess(self, nb, resources):
-        flags = list(nb.metadata.get(METADATA_KEY, {}).get("submission_flags", []))
+        # A whole-sandbox limit first: the run summary shows the first flag, and this one explains lost points.
+        limits = dict.fromkeys(resources.get("cnnkit_limits_hit") or [])
+        flags = [{"reason": reason, "where": "the sandbox's control group"} for reason in limits]
+        flags += nb.metadata.get(METADATA_KEY, {}).get("submission_flags", [])
         for label, source in student_cells(nb):
             flags += scan_code(source, label)
         probe = resources.get("cnnkit_probe")

@@ -22,7 +22,7 @@ from pathlib import Path
 from jupyter_core.utils import run_sync
 
 from cnnkit import compat
-from cnnkit.sandbox.bwrap import hand_over
+from cnnkit.sandbox.bwrap import COPY_IN_CALL, hand_over
 
 ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
 QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"
@@ -174,6 +174,20 @@ class SpareKernel:
                 continue
             compat.record_kernel_info(self.client, reply)
             return
+
+    def copy_files_in(self, timeout):
+        """Once its folder is the working copy: the kernel copies the files into its own working folder.
+
+        In the sandbox a kernel works on a copy (bwrap.COPY_IN), made when it starts; a spare started
+        in an empty folder. RuntimeError if the copy failed or the kernel died; TimeoutError if too slow.
+        """
+        run_sync(self._copy_files_in)(timeout)
+
+    async def _copy_files_in(self, timeout):
+        request = self.client.execute(COPY_IN_CALL, silent=True, store_history=False)
+        reply = await self._next(self.client.shell_channel, request, time.monotonic() + timeout, is_reply)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"it could not copy the working copy in: {reply['content'].get('evalue')}")
 
     async def _quiet(self):
         """Whether the warm-up imports printed nothing and raised no warning (the kernel kept the answer)."""

@@ -7,9 +7,12 @@ The nbgrader side (cnnkit.sandbox) imports it too.
 
 - ``Settings`` / ``Limits``: what the grader passes down in ``CNNKIT_*`` environment variables;
 - ``bwrap_command``: new PID, network, IPC and UTS namespaces and an empty root holding only
-  read-only binds of the system and the Python environment, the working copy (writable, always at
-  ``/submission``) and a private tmpfs ``/tmp``. A few lines of Python inside (``SHIM``) set the
-  resource limits, drop to the sandbox user and exec the kernel;
+  read-only binds of the system and the Python environment, the working copy (read-only, at
+  ``/run/submission``), and size-limited tmpfs folders: ``/submission``, where the kernel works on
+  a copy of the working copy, and a private ``/tmp``. A few lines of Python inside (``SHIM``) set
+  the resource limits, copy the files in, drop to the sandbox user and exec the kernel;
+- ``arguments_file``: bwrap reads that command line from a file descriptor (``--args``), so the
+  sandbox's pid 1 shows no host path in ``/proc/1/cmdline``;
 - ``check_workdir``, ``hand_over``, ``sanitize_workdir``: the working copy before and after;
 - ``probe``: whether a sandbox starts on this machine at all.
 """
@@ -35,6 +38,9 @@ LIMIT_ENV = "CNNKIT_SANDBOX_"  # + field name of Limits, upper case: CNNKIT_SAND
 # and a kernel started ahead of time in an empty folder (cnnkit.grading.spare) shows the same
 # paths in tracebacks as one started in the submission's folder.
 WORKDIR = "/submission"
+# The working copy itself, read-only: the kernel works on a copy of it in WORKDIR, a tmpfs of bounded size,
+# so nothing it writes reaches the grader's disk, and a spare kernel copies the files in when taken over.
+INCOMING = "/run/submission"
 KERNEL_RUN = "/run/kernel"
 KERNEL_CONNECTION = "/run/kernel.json"
 MPLCONFIGDIR = "/tmp/.matplotlib"
@@ -56,6 +62,21 @@ REFUSAL = (
 # the grader's. Under root, bwrap kept only CAP_SETUID/CAP_SETGID so that this can switch to the
 # sandbox user: a process mapped to root is exempt from RLIMIT_NPROC. A new session leaves the
 # kernel no controlling terminal to push keystrokes into (TIOCSTI).
+# COPY_IN copies the read-only working copy into the kernel's tmpfs: regular files and folders only.
+COPY_IN = f"""
+def copy_in():
+    import os, shutil, stat
+    if os.getcwd() != {WORKDIR!r} or not os.path.isdir({INCOMING!r}):
+        return  # not in a sandbox (the explicit opt-out): the kernel works in the working copy itself
+    for folder, dirs, files in os.walk({INCOMING!r}):
+        target = os.path.join({WORKDIR!r}, os.path.relpath(folder, {INCOMING!r}))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            if stat.S_ISREG(os.lstat(os.path.join(folder, name)).st_mode):
+                shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+"""
+COPY_IN_CALL = f"exec({COPY_IN!r} + 'copy_in()', {{}})"  # what a spare kernel runs when taken over
+
 SHIM = """
 import json, os, resource, sys
 os.setsid()
@@ -70,6 +91,7 @@ with open("/proc/self/status") as status:
     capabilities = {line.split()[1] for line in status if line.startswith(("CapPrm", "CapEff", "CapAmb"))}
 if 0 in (os.getuid(), os.geteuid(), os.getgid()) or capabilities != {"0000000000000000"}:
     sys.exit("cnnkit sandbox: could not drop privileges")
+exec(spec["copy_in"] + "copy_in()", {})  # as the sandbox user: the copies are the student's own files
 os.execv(sys.argv[2], sys.argv[2:])
 """
 
@@ -92,6 +114,11 @@ class Limits:
     file_mb: int = 50  # largest file it can write (RLIMIT_FSIZE)
     open_files: int = 256  # RLIMIT_NOFILE
     tmp_mb: int = 256  # private /tmp and /dev/shm (tmpfs, in memory)
+    workdir_mb: int = 256  # the kernel's working folder (tmpfs, in memory): what the submission can write there
+    # The whole sandbox (every process in it, and its tmpfs files) through a control group (cgroup.py);
+    # 0 turns one off. Where no control group can be made, the per-process limits above still hold.
+    group_memory_mb: int = 2048
+    group_processes: int = 128  # processes and threads
 
     @staticmethod
     def env_name(name):
@@ -290,10 +317,11 @@ def bwrap_command(settings, workdir, rundir, files, argv):
             mounts.add("--dir", dest=parent, modifiers=["--perms", "1777"])
         mounts.add("--file", str(fd), dest=dest, modifiers=["--perms", "0666"])
     mounts.add("--bind", str(rundir), dest=KERNEL_RUN)
-    mounts.add("--bind", str(workdir), dest=WORKDIR)
+    mounts.add("--ro-bind", str(workdir), dest=INCOMING)
+    mounts.add("--tmpfs", dest=WORKDIR, modifiers=["--perms", "0777", "--size", str(settings.limits.workdir_mb * MB)])
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     env = [arg for name, value in sandbox_env().items() for arg in ("--setenv", name, value)]
-    spec = json.dumps({"rlimits": settings.limits.rlimits(), "uid": settings.uid})
+    spec = json.dumps({"rlimits": settings.limits.rlimits(), "uid": settings.uid, "copy_in": COPY_IN})
     return [
         settings.bwrap,
         *namespaces,
@@ -317,6 +345,24 @@ def bwrap_command(settings, workdir, rundir, files, argv):
         spec,
         *argv,
     ]
+
+
+@contextlib.contextmanager
+def arguments_file(command):
+    """(short command, fd): bwrap reading its options from an in-memory file (``--args FD``).
+
+    bwrap's own command line is what the sandbox sees as ``/proc/1/cmdline``; this keeps the host
+    paths of the bind mounts out of it. The command after ``--`` stays on the command line (bwrap
+    reads only options from the file). Pass fd to the child (pass_fds).
+    """
+    split = command.index("--")
+    fd = os.memfd_create("bwrap-args")
+    try:
+        os.write(fd, b"".join(arg.encode() + b"\0" for arg in command[1:split]))
+        os.lseek(fd, 0, os.SEEK_SET)
+        yield [command[0], "--args", str(fd), *command[split:]], fd
+    finally:
+        os.close(fd)
 
 
 def sandbox_files(settings, connection=None):
@@ -405,8 +451,9 @@ def probe(settings):
             hand_over(Path(tmp), settings.uid)
         with memory_files(sandbox_files(settings)) as fds:
             command = bwrap_command(settings, workdir, rundir, fds, [sys.executable, "-c", "import numpy"])
-            passed = [fd for fd, _ in fds.values()]
-            result = subprocess.run(command, pass_fds=passed, capture_output=True, text=True, timeout=120)
+            with arguments_file(command) as (short, args_fd):
+                passed = [args_fd, *(fd for fd, _ in fds.values())]
+                result = subprocess.run(short, pass_fds=passed, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         return f"bwrap could not start a sandbox here: {result.stderr.strip() or result.returncode}"
     return None

@@ -44,9 +44,9 @@ def sibling(name):
 
 
 if __package__:  # imported as cnnkit.sandbox.launch: one bwrap module for the whole kit
-    from cnnkit.sandbox import bwrap
+    from cnnkit.sandbox import bwrap, cgroup
 else:  # run by the kernelspec
-    bwrap = sibling("bwrap")
+    bwrap, cgroup = sibling("bwrap"), sibling("cgroup")
 
 # On the host: the private directory of the kernel's sockets, bind-mounted on bwrap.KERNEL_RUN.
 RUNDIR_PREFIX = "cnnkit-kernel-"
@@ -172,12 +172,35 @@ async def supervise(process):
                 kill(process)
 
 
+def whole_sandbox_group(settings):
+    """The control group holding the whole sandbox (cgroup.py), or None; why not goes to the grader's log."""
+    limits = settings.limits
+    group, why_not = cgroup.open_group(f"kernel-{os.getpid()}", limits.group_memory_mb, limits.group_processes)
+    if why_not:
+        print(f"cnnkit sandbox: {why_not}", file=sys.stderr)
+    return group
+
+
+async def start_kernel(settings, workdir, rundir, files, extra, group):
+    """bwrap with the kernel in it, inside group (if any); its arguments travel in a file (bwrap --args)."""
+    with bwrap.memory_files(files) as fds:
+        command = bwrap.bwrap_command(settings, workdir, rundir, fds, kernel_argv(extra))
+        with bwrap.arguments_file(command) as (short, args_fd):
+            return await asyncio.create_subprocess_exec(
+                *short,
+                pass_fds=[args_fd, *(fd for fd, _ in fds.values())],
+                stdin=subprocess.DEVNULL,
+                preexec_fn=group.join if group else None,  # before exec: every process of the sandbox is in it
+            )
+
+
 async def run_sandboxed(settings, workdir, connection_file, extra):
     """Run the kernel in the sandbox until it exits; always clean the working copy afterwards."""
     info = json.loads(Path(connection_file).read_text())
     kernel_info = {**info, "transport": "ipc", "ip": f"{bwrap.KERNEL_RUN}/k"}
     files = bwrap.sandbox_files(settings, connection=kernel_info)
     remove_stale_rundirs()
+    group = whole_sandbox_group(settings)
     with tempfile.TemporaryDirectory(prefix=f"{RUNDIR_PREFIX}{os.getpid()}-") as rundir:
         dir_fd = os.open(rundir, os.O_PATH | os.O_DIRECTORY)
         relay = Relay(info, dir_fd)
@@ -186,11 +209,7 @@ async def run_sandboxed(settings, workdir, connection_file, extra):
                 bwrap.hand_over(Path(rundir), settings.uid)
                 bwrap.hand_over(workdir, settings.uid)
             await relay.start()
-            with bwrap.memory_files(files) as fds:
-                command = bwrap.bwrap_command(settings, workdir, rundir, fds, kernel_argv(extra))
-                relay.kernel = await asyncio.create_subprocess_exec(
-                    *command, pass_fds=[fd for fd, _ in fds.values()], stdin=subprocess.DEVNULL
-                )
+            relay.kernel = await start_kernel(settings, workdir, rundir, files, extra, group)
             return await supervise(relay.kernel)
         finally:
             if relay.kernel is not None:
@@ -198,6 +217,9 @@ async def run_sandboxed(settings, workdir, connection_file, extra):
             await relay.close()
             os.close(dir_fd)
             bwrap.sanitize_workdir(workdir)
+            if group is not None:
+                cgroup.write_report(connection_file, group.limits_hit(), settings.limits)
+                group.close()
 
 
 def remove_stale_rundirs():

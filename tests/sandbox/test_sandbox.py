@@ -95,6 +95,7 @@ def read_attack(root, port):
     return f"""
 import os, re, socket
 print(f"IDENTITY uid={{os.getuid()}} host={{socket.gethostname()}}")
+print("PID1", open("/proc/1/cmdline", "rb").read().replace(b"\\0", b" ").decode())
 for label, path in { ({k: str(v) for k, v in targets.items()})!r}.items():
     try:
         with open(path, "rb") as handle:
@@ -200,6 +201,43 @@ except OSError as error:
 """
 
 
+GROUP_MEMORY_MB = 600  # this batch's limit on a whole sandbox (the default is larger)
+WORKDIR_MB = bwrap.Limits().workdir_mb
+
+
+def group_attack():
+    """Fills its working folder, then 12 processes of 80 MB each: within every per-process limit, over the whole."""
+    return """
+import os, time
+written = 0
+try:
+    for number in range(100):
+        with open(f"fill-{number}.bin", "wb", buffering=0) as handle:
+            for _ in range(40):
+                handle.write(bytes(2**20))
+                written += 1
+    print("WROTE", written, "MB")
+except OSError as error:
+    print("BLOCKED disk after", written, "MB", error)
+for number in range(100):
+    if os.path.exists(f"fill-{number}.bin"):
+        os.remove(f"fill-{number}.bin")
+children = []
+for _ in range(12):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(80 * 2**20)
+        for offset in range(0, len(block), 4096):
+            block[offset] = 1
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+time.sleep(5)
+alive = sum(1 for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0))
+print("ALIVE", alive, "of", len(children))
+"""
+
+
 class Listener:
     """A TCP server on 127.0.0.1 that counts the connections it gets."""
 
@@ -264,13 +302,14 @@ def starting(printed_lines, prefix):
     return [line for line in printed_lines if line.startswith(prefix)]
 
 
-ATTACKERS = ("attack-read", "attack-write", "attack-process", "attack-sleep")
+ATTACKERS = ("attack-read", "attack-write", "attack-process", "attack-sleep", "attack-group")
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """The sandboxed course after one autograde batch and its feedback, with what was observed around it."""
-    root = sandboxed_course(tmp_path_factory.mktemp("sandbox") / "course", f"c.Execute.timeout = {CELL_TIMEOUT}\n")
+    config = f"c.Execute.timeout = {CELL_TIMEOUT}\nsandbox.configure(group_memory_mb={GROUP_MEMORY_MB})\n"
+    root = sandboxed_course(tmp_path_factory.mktemp("sandbox") / "course", config)
     plant_secrets(root)
     listener = Listener()
     submit(root, "alice", extra=f"\n# {SECRET}\n")
@@ -279,6 +318,7 @@ def batch(tmp_path_factory):
     submit(root, "attack-write", write_attack(root))
     submit(root, "attack-process", process_attack(root))
     submit(root, "attack-sleep", extra="\nimport time\n\ntime.sleep(10**6)\n")
+    submit(root, "attack-group", group_attack())
     canary = fingerprint(root / "canary.txt")
     started = time.monotonic()
     autograde = run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False)
@@ -348,9 +388,9 @@ def test_writes_stay_in_the_working_copy(batch):
         if label not in ("gradebook", "canary"):
             assert not (mine / path).resolve().exists(), label
     assert fingerprint(root / "canary.txt") == batch["canary"]
-    # The write succeeded inside its working copy; the copy was put back after the notebook, and said so.
+    # The write succeeded in the kernel's own working folder (a tmpfs): the grader's copy never saw it.
     assert not (mine / "own-output.txt").exists()
-    assert any("own-output.txt" in flag["where"] for flag in flags_of(batch["root"], "attack-write"))
+    assert not any("own-output.txt" in flag["where"] for flag in flags_of(batch["root"], "attack-write"))
     assert not Path(f"/tmp/{MARK}-private.txt").exists()  # its /tmp was private
 
 
@@ -414,10 +454,8 @@ def test_no_process_outlives_its_notebook(batch):
     assert fingerprint(batch["root"] / "gradebook.db") == batch["gradebook"]
     assert {student: total(batch["root"], student) for student in batch["totals"]} == batch["totals"]
     assert not Path(f"/tmp/{MARK}-daemon.txt").exists()
-    # It wrote into its own working copy while the notebook ran (the working copy, put back afterwards,
-    # reported the file), and not once since: the file did not come back.
+    # It wrote into its own working folder (the kernel's tmpfs), which the grader's copy never sees.
     trace = graded(batch["root"], "attack-process").parent / "daemon-was-here.txt"
-    assert any("daemon-was-here.txt" in flag["where"] for flag in flags_of(batch["root"], "attack-process"))
     assert not trace.exists()
 
 
@@ -478,3 +516,34 @@ def test_socket_folders_of_killed_launchers_are_removed(tmp_path, monkeypatch):
         (folder / "k-1").mkdir(parents=True)
     sandbox_launch.remove_stale_rundirs()
     assert not dead.exists() and alive.exists()
+
+
+def test_pid_1_shows_no_host_path(batch):
+    """bwrap reads its options from a file: /proc/1/cmdline names no folder of the course."""
+    line = starting(printed(batch["root"], "attack-read"), "PID1")[0]
+    assert "--args" in line
+    assert str(batch["root"]) not in line and "/autograded/" not in line and "/run/kernel" not in line
+
+
+def test_the_working_folder_is_bounded(batch):
+    """Its working folder is a tmpfs of workdir_mb: writing stops there, and nothing reached the grader's disk."""
+    lines = printed(batch["root"], "attack-group")
+    blocked = starting(lines, "BLOCKED disk after")
+    assert blocked, lines
+    assert int(blocked[0].split()[3]) <= WORKDIR_MB
+    assert not list(graded(batch["root"], "attack-group").parent.glob("fill-*"))
+
+
+def test_many_processes_cannot_take_the_machine_s_memory(batch):
+    """12 x 80 MB, each within its own limits, over the whole sandbox's 600 MB: killed inside its group.
+
+    The batch goes on, the honest students beside it keep full marks, the attacker is still graded,
+    and its integrity record and the run's log say which limit it hit.
+    """
+    assert batch["totals"]["alice"] == batch["totals"]["good"] == FULL_MARKS
+    assert batch["totals"]["attack-group"] is not None
+    reasons = [flag["reason"] for flag in flags_of(batch["root"], "attack-group")]
+    assert any(f"more than {GROUP_MEMORY_MB} MB of memory" in reason for reason in reasons), reasons
+    assert "attack-group" in batch["autograde"].stderr and "sandbox's limit" in batch["autograde"].stderr
+    for student in ("alice", "good", "attack-read", "attack-write"):
+        assert not any("sandbox's limit" in flag["reason"] for flag in flags_of(batch["root"], student)), student
