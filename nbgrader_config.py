@@ -30,7 +30,7 @@ from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
 from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
-from cnnkit.grading.scrub import ScrubHiddenTests  # noqa: E402
+from cnnkit.grading.scrub import ScrubHiddenTests, WithholdOutputsAfterHiddenTests  # noqa: E402
 from cnnkit.grading.verify import VerifyResults  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -100,7 +100,15 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback never shows hidden tests (stock nbgrader does: upstream issue 917), nor runs a submission's
 # script (SanitizeForPeople again, in case an autograded notebook was made without it).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor, SanitizeForPeople]
+# Outputs of the student's cells that ran after the first hidden test are withheld from feedback: they could
+# carry the hidden tests in any encoding (cnnkit/grading/scrub.py).
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    WithholdOutputsAfterHiddenTests,
+    ClearHiddenTests,
+    CSSHTMLHeaderPreprocessor,
+    SanitizeForPeople,
+]
 
 # zip_collect (classes without a hub): files downloaded from the LMS are named
 # "<student id>_<anything>cnn_step_by_step.ipynb" (Canvas style: "smithjane_12345_67890_cnn_step_by_step.ipynb";

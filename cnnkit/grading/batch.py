@@ -68,7 +68,8 @@ def prepare_autograde(root):
     backup = backup_gradebook(root)
     for student, notes in admit.admit_all(root, course.ASSIGNMENT).items():
         moved = "; ".join(f"{note['name']}: {note['why']}" for note in notes)
-        print(f"[cnnkit] {student}: moved to quarantine/{student}/{course.ASSIGNMENT}/: {moved}", file=sys.stderr)
+        folder = notes[0].get("folder", f"quarantine/{student}/{course.ASSIGNMENT}")
+        print(f"[cnnkit] {student}: moved to {folder}/: {moved}", file=sys.stderr)
     unfinished = remove_unfinished(root)
     if backup:
         print(f"[cnnkit] gradebook backed up to {backup.relative_to(root)}", file=sys.stderr)

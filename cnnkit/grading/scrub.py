@@ -1,9 +1,16 @@
-"""ScrubHiddenTests: no output of any cell may repeat a line of a hidden test.
+"""Hidden tests never reach a student through what the notebook printed.
 
-Student code runs before and between the check cells and can register IPython
-hooks that see every cell's source (pre_run_cell), stash it, and print it later in
-one of its own cells. Feedback is made from the autograded notebook, so this step
-redacts, in every output, any line that belongs to a hidden-test block.
+Student code runs before and between the check cells. It can register IPython hooks that see
+every cell's source (pre_run_cell), or simply note the inputs its functions were called with, and
+print them later in one of its own cells, in any encoding. Feedback is made from the autograded
+notebook. Two steps:
+
+- ``ScrubHiddenTests`` (autograde): redacts, in every output, any line of a hidden-test block
+  (what an unwary hook would echo), for whoever reads the autograded notebook;
+- ``WithholdOutputsAfterHiddenTests`` (generate_feedback): nothing a student's cell printed after
+  the first hidden test ran goes into feedback. No filter can recognise every encoding (base64,
+  compression, arithmetic on the inputs); a cell that ran before any hidden test had nothing to
+  leak. The student's own notebook still shows those outputs; the scores do not depend on them.
 """
 
 from nbformat.notebooknode import NotebookNode
@@ -56,4 +63,31 @@ class ScrubHiddenTests(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = [scrub_output(output, secrets) for output in cell.outputs]
+        return nb, resources
+
+
+WITHHELD = (
+    "[output not shown in feedback: this cell ran after the hidden tests had started, so what it printed "
+    "could carry them. Your own notebook shows it.]"
+)
+
+
+def holds_hidden_tests(cell):
+    return cell.cell_type == "code" and utils.is_grade(cell) and BEGIN in cell.source
+
+
+class WithholdOutputsAfterHiddenTests(NbGraderPreprocessor):
+    """Feedback: outputs of non-check code cells after the first check cell with hidden tests are withheld.
+
+    Runs before ClearHiddenTests, which removes the markers it looks for. Check cells keep their
+    outputs: VerifyResults rewrote them to the verdict alone.
+    """
+
+    def preprocess(self, nb, resources):
+        started = False
+        for cell in nb.cells:
+            if holds_hidden_tests(cell):
+                started = True
+            elif started and cell.cell_type == "code" and cell.get("outputs") and not utils.is_grade(cell):
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=WITHHELD + "\n")]
         return nb, resources

@@ -19,11 +19,15 @@ for the run summary and the report. Only names are moved (``os.rename``), so a l
 never touched.
 """
 
+import hashlib
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from cnnkit.ingest.zip_owners import STUDENT_ID_PATTERN, STUDENT_ID_RULE
 
 NOTES_FILE = "admission.json"
 IMPORTABLE = frozenset({".py", ".pyc", ".pyo", ".pyd", ".so", ".pth", ".egg", ".whl", ".zip", ".egg-link"})
@@ -153,6 +157,10 @@ def admit_all(root, assignment, limits=Limits()):
     if not submitted.is_dir():
         return found
     for student in sorted(os.scandir(submitted), key=lambda entry: entry.name):
+        if not re.fullmatch(STUDENT_ID_PATTERN, student.name):
+            label, notes = set_aside_invalid_id(root, student)
+            found[label] = notes
+            continue
         folder = Path(student.path) / assignment
         if student.is_symlink() or folder.is_symlink():
             link = Path(student.path) if student.is_symlink() else folder
@@ -166,6 +174,25 @@ def admit_all(root, assignment, limits=Limits()):
         if notes:
             found[student.name] = notes
     return found
+
+
+def set_aside_invalid_id(root, student):
+    """Move a student folder whose name is no valid id into quarantine/invalid-id-<hash>/; (label, notes).
+
+    The name becomes a gradebook key, folder names and CSV and HTML cells downstream: it is not used
+    anywhere, not even as a file name in quarantine.
+    """
+    label = "invalid-id-" + hashlib.sha256(os.fsencode(student.name)).hexdigest()[:12]
+    why = (
+        f"the folder name {student.name[:80]!r} is not a valid student id ({STUDENT_ID_RULE}): "
+        "rename it to the student's id and autograde again"
+    )
+    quarantine = Path(root) / "quarantine" / label
+    quarantine.mkdir(parents=True, exist_ok=True)
+    os.rename(student.path, quarantine / "submission")
+    notes = [{"name": label, "why": why, "kept_as": "submission", "folder": f"quarantine/{label}"}]
+    write_record(quarantine / NOTES_FILE, json.dumps(notes, indent=1))
+    return label, notes
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ at once (the kit's pipeline from nbgrader_config.py). Every test asserts that th
 nothing and that the honest student beside them is graded exactly as when graded alone.
 """
 
+import base64
 import copy
 import json
 import os
+import re
 
 import nbformat
 import pytest
@@ -41,11 +43,17 @@ def cell(nb, grade_id):
 
 
 HOOK_LEAK = """
+import base64
 ip = get_ipython()
+_seen = []
 def _keep(info):
+    _seen.append(info.raw_cell)
     with open("leak.txt", "a") as handle:
         handle.write(info.raw_cell)
+def _echo(result):
+    print("B64", base64.b64encode("".join(_seen).encode()).decode())
 getattr(ip.events, "regi" + "ster")("pre_run_cell", _keep)
+getattr(ip.events, "regi" + "ster")("post_run_cell", _echo)
 """
 
 FORGED_PROBE = """
@@ -225,8 +233,17 @@ def test_sources_a_hook_wrote_to_a_file_never_reach_the_feedback(attacked):
         # The autograded notebook holds the hidden tests (it is the instructor's); no other file may.
         others = [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
         assert others and all("BEGIN HIDDEN" not in p.read_text(errors="ignore") for p in others)
-    flags = read.integrity_flags(root / "autograded" / "mallory-hook-leak" / course.ASSIGNMENT)
-    assert any("working folder" in flag["reason"] for flag in flags)
+
+
+def test_hidden_tests_printed_in_an_encoding_never_reach_the_feedback(attacked):
+    """A hook stashes every cell's source and prints it base64-encoded after each cell: the line scrubber
+    cannot see it, so feedback withholds what the student's cells printed once hidden tests had run."""
+    root, _, _ = attacked
+    html = (root / "feedback" / "mallory-hook-leak" / course.ASSIGNMENT / f"{course.ASSIGNMENT}.html").read_text()
+    decoded = [base64.b64decode(token).decode() for token in re.findall(r"B64 ([A-Za-z0-9+/=]+)", html)]
+    assert decoded, "the attacker's first cells, before any hidden test, still show their output"
+    assert not any("BEGIN HIDDEN" in text or "hidden" in text.lower() for text in decoded)
+    assert "output not shown in feedback" in html
 
 
 def test_a_forged_probe_report_does_not_clear_the_flags(attacked):

@@ -3,7 +3,16 @@
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from cnnkit.grading.scrub import BEGIN, END, REDACTED, ScrubHiddenTests, hidden_lines, scrub_output
+from cnnkit.grading.scrub import (
+    BEGIN,
+    END,
+    REDACTED,
+    WITHHELD,
+    ScrubHiddenTests,
+    WithholdOutputsAfterHiddenTests,
+    hidden_lines,
+    scrub_output,
+)
 
 CHECK = f"""grade("zero_pad", public_cases)
 {BEGIN}
@@ -60,3 +69,30 @@ def test_the_step_redacts_every_code_cell_but_keeps_the_source():
     assert nb.cells[1].outputs[0].text == REDACTED + "\n" and nb.cells[1].source == "print(stash)"
     assert nb.cells[2].outputs[0].text == "1\n"
     assert nb.cells[0].source == CHECK
+
+
+def printed(text):
+    return new_output("stream", name="stdout", text=text)
+
+
+def test_feedback_withholds_what_student_cells_printed_after_the_first_hidden_test():
+    """An encoded copy of a hidden test (here base64) passes any line filter; after the first check cell,
+    outputs of the student's cells are withheld from feedback, and earlier ones and the verdicts are kept."""
+    before, after = new_code_cell("print(1)"), new_code_cell("print(leak)")
+    before.outputs, after.outputs = [printed("early\n")], [printed("IyMjIEJFR0lOIEhJRERFTiBURVNUUw==\n")]
+    check = check_cell()
+    check.outputs = [printed("verdict\n")]
+    untouched = new_code_cell("x = 1")
+    nb = new_notebook(cells=[before, check, after, untouched])
+    nb, _ = WithholdOutputsAfterHiddenTests().preprocess(nb, {})
+    assert [o.text for o in nb.cells[0].outputs] == ["early\n"]
+    assert [o.text for o in nb.cells[1].outputs] == ["verdict\n"]
+    assert [o.text for o in nb.cells[2].outputs] == [WITHHELD + "\n"]
+    assert nb.cells[3].outputs == []
+
+
+def test_a_notebook_without_hidden_tests_keeps_every_output():
+    cell = new_code_cell("print(1)")
+    cell.outputs = [printed("shown\n")]
+    nb, _ = WithholdOutputsAfterHiddenTests().preprocess(new_notebook(cells=[check_cell(grade=False), cell]), {})
+    assert [o.text for o in nb.cells[1].outputs] == ["shown\n"]

@@ -103,6 +103,24 @@ def test_a_linked_student_folder_is_moved_aside_whole(course):
     assert (course / "submitted" / "alice" / "cnn_step_by_step" / NB).exists()
 
 
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("x")', "<img src=x onerror=alert(1)>", "line\nbreak", ".hidden", "-rf", "a" * 65]
+)
+def test_a_folder_name_that_is_no_student_id_is_set_aside_with_a_reason(course, name):
+    """The folder name becomes a gradebook key, folder names, CSV and HTML cells: an invalid one is used nowhere."""
+    folder = course / "submitted" / name / "cnn_step_by_step"
+    folder.mkdir(parents=True)
+    (folder / NB).write_text('{"mine": 1}')
+    notes = admit.admit_all(course, "cnn_step_by_step")
+    [(label, [note])] = [(key, value) for key, value in notes.items() if key.startswith("invalid-id-")]
+    assert name not in label and "not a valid student id" in note["why"] and "rename it" in note["why"]
+    assert not os.path.lexists(course / "submitted" / name)
+    kept = course / note["folder"] / "submission" / "cnn_step_by_step" / NB
+    assert kept.read_text() == '{"mine": 1}'  # nothing lost
+    assert listing(course / "submitted") == ["alice", "mallory"]
+    assert (course / "submitted" / "alice" / "cnn_step_by_step" / NB).read_text() == "{}"
+
+
 def test_sizes_are_bounded_and_the_notebook_is_kept_first(course):
     folder = mallory(course)
     (folder / NB).write_text("{}")
