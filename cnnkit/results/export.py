@@ -2,7 +2,10 @@
 
 The columns are nbgrader's own CSV's, plus core_score/core_max and optional_score/optional_max.
 Scores follow cnnkit.results.totals: score = max(0, raw_score - late_submission_penalty), and
-core_score + optional_score = score (each part carries its share of the penalty).
+core_score + optional_score = score (each part carries its share of the penalty). The Part B policy
+(c.PartBPolicy.mode) decides what score and max_score count: "required" (default) both parts, out of
+both; "extra_credit" both parts, out of the core's maximum; "not_graded" the core only (optional_score
+then shows what Part B earned, outside the score).
 Ids, names and emails are written through cnnkit.results.csv_cells (no cell can start a formula).
 """
 
@@ -10,6 +13,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from cnnkit.results import csv_cells, totals
+from cnnkit.spec import part_b
 
 COLUMNS = [
     "assignment",
@@ -33,9 +37,14 @@ COLUMNS = [
 class PartsCsvExport(ExportPlugin):
     """One row per student and assignment; missing submissions score 0."""
 
+    @property
+    def mode(self):
+        """The Part B policy (c.PartBPolicy.mode in the configuration nbgrader loaded)."""
+        return part_b.mode_in(self.config)
+
     def export(self, gradebook):
         path = self.to or "grades.csv"
-        self.log.info("Exporting grades to %s", path)
+        self.log.info("Exporting grades to %s (Part B: %s)", path, self.mode)
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv_cells.SafeWriter(handle)
             writer.writerow(COLUMNS)
@@ -63,8 +72,8 @@ class PartsCsvExport(ExportPlugin):
             submission = gradebook.find_submission(assignment.name, student.id)
         except MissingEntry:  # this student did not submit
             zero_parts = [0.0, None, 0.0, None]
-            return base + zero_parts + [0.0, 0.0, 0.0, round(sum(maxima.values()), 2)]
-        scored = totals.submission_totals(submission)
+            return base + zero_parts + [0.0, 0.0, 0.0, round(totals.graded_maximum(maxima, self.mode), 2)]
+        scored = totals.submission_totals(submission, self.mode)
         base[2] = submission.timestamp
         values = [
             scored.core,
@@ -74,6 +83,6 @@ class PartsCsvExport(ExportPlugin):
             scored.raw_total,
             scored.penalty,
             scored.total,
-            sum(maxima.values()),
+            totals.graded_maximum(maxima, self.mode),
         ]
         return base + [round(value, 2) for value in values]

@@ -12,6 +12,9 @@ ids and the section. The rules shared by both plugins (traits of LmsExport):
 - LmsExport.parts = "total" (default): one column per assignment. "separate": an assignment
   with core and optional checks gets one column per part instead ("<assignment> core",
   "<assignment> optional"), which add up to the total.
+- The Part B policy (c.PartBPolicy.mode, cnnkit.spec.part_b) decides what the total counts and its
+  maximum (Canvas's points possible): "required" both parts out of both; "extra_credit" both parts out
+  of the core's points; "not_graded" the core only, and "separate" then has no optional column.
 - LmsExport.missing = "zero" (default): a student with no submission gets 0, like nbgrader's CSV;
   "blank": an empty cell, so no grade is imported for that student.
 - A student without the identifier the LMS matches on stops the export with their ids listed
@@ -30,6 +33,7 @@ from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict, Enum
 
 from cnnkit.results import csv_cells, roster, totals
+from cnnkit.spec import part_b
 
 
 class ExportError(Exception):
@@ -63,20 +67,21 @@ def grade_value(text):
     return float(text) if "." in text else int(text)
 
 
-def assignment_columns(assignment, parts):
-    """The grade columns of one assignment under the `parts` setting."""
+def assignment_columns(assignment, parts, mode=None):
+    """The grade columns of one assignment under the `parts` setting and the Part B policy."""
     maxima = totals.part_maxima(totals.cell_maxima(assignment))
     has_parts = maxima["core"] or maxima["optional"]
     if parts == "total" or not has_parts:
         # An assignment without core/optional checks has nothing to split: one column.
-        return [Column(assignment.name, None, assignment.max_score)]
+        maximum = totals.graded_maximum(maxima, mode) if has_parts else assignment.max_score
+        return [Column(assignment.name, None, maximum)]
     if maxima[None]:
         # Points outside both parts would be in no column: the LMS total would be wrong.
         raise ExportError(
             f"{assignment.name} has {number(maxima[None])} points in cells that are neither core nor optional, "
             "so separate core/optional columns would drop them: export with parts = 'total'"
         )
-    return [Column(assignment.name, part, maxima[part]) for part in totals.PARTS]
+    return [Column(assignment.name, part, maxima[part]) for part in totals.counted_parts(mode)]
 
 
 def student_name(student):
@@ -110,6 +115,11 @@ class LmsExport(ExportPlugin):
     match_fields = "LMS identifier"  # named in the message about students the LMS cannot match
     key_cells = slice(None)  # the identity cells the LMS matches a student on
 
+    @property
+    def mode(self):
+        """The Part B policy (c.PartBPolicy.mode in the configuration nbgrader loaded)."""
+        return part_b.mode_in(self.config)
+
     # --- what each LMS defines ---
 
     def header(self, columns):
@@ -140,7 +150,9 @@ class LmsExport(ExportPlugin):
     def rows(self, gradebook):
         """(header rows, one row per student); ExportError if the file would be wrong."""
         assignments = self.assignments(gradebook)
-        columns = [column for assignment in assignments for column in assignment_columns(assignment, self.parts)]
+        columns = [
+            column for assignment in assignments for column in assignment_columns(assignment, self.parts, self.mode)
+        ]
         head = [self.header(columns), *self.extra_rows(columns)]
         fields = roster.lms_fields(gradebook)
         body, unmatched, quoted = [], [], []
@@ -174,7 +186,7 @@ class LmsExport(ExportPlugin):
     def scores(self, gradebook, assignment, student_id):
         """totals.Totals of the student's submission; None if they did not submit."""
         try:
-            return totals.submission_totals(gradebook.find_submission(assignment, student_id))
+            return totals.submission_totals(gradebook.find_submission(assignment, student_id), self.mode)
         except MissingEntry:
             return None
 

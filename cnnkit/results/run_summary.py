@@ -88,6 +88,7 @@ def graded_text(scored, maxima):
     """'graded: core 95.00/100, optional 50.00/50' (net of any late penalty, which is then named)."""
     totals = scored.totals
     text = f"graded: core {totals.core:.2f}/{maxima['core']:g}, optional {totals.optional:.2f}/{maxima['optional']:g}"
+    text += {"extra_credit": " (extra credit)", "not_graded": " (not graded)"}.get(totals.mode, "")
     if totals.penalty:
         text += f" (late penalty {totals.penalty:g} taken off)"
     return text

@@ -9,6 +9,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from cnnkit import course
 from cnnkit.results import totals as sums
+from cnnkit.spec import part_b
 from cnnkit.spec.parts import FUNCTIONS, function_of
 
 
@@ -76,7 +77,9 @@ def table(db_url, assignment=course.ASSIGNMENT):
     found = class_scores(db_url, assignment) or ClassScores({}, {})
     maxima = found.part_maxima
     short = {name: SHORT_NAMES.get(name, name) for name in FUNCTIONS}
-    core_head, optional_head = f"core/{maxima['core']:g}", f"opt./{maxima['optional']:g}"
+    # The optional column's head says how Part B counts (c.PartBPolicy.mode): opt., bonus or ungraded.
+    optional_word = {"extra_credit": "bonus", "not_graded": "ungr."}.get(part_b.configured_mode(), "opt.")
+    core_head, optional_head = f"core/{maxima['core']:g}", f"{optional_word}/{maxima['optional']:g}"
     header = f"{'student':<20} {core_head:>9} {optional_head:>8}  " + " ".join(f"{short[n]:>16}" for n in FUNCTIONS)
     lines = [header, "-" * len(header)]
     for student in sorted(found.students):

@@ -13,10 +13,20 @@ The late-penalty rule (docs/lms.md, "Late penalty"):
 
 Maxima are the gradebook's: the sum of ``max_score`` over the assignment's grade and task cells,
 never a number written in the code.
+
+The Part B policy (c.PartBPolicy.mode in nbgrader_config.py, cnnkit.spec.part_b) decides what the
+total counts. The cells' scores never change; only what is added up does:
+
+- "required" (the default): total = core + optional (+ other cells), out of every cell's points:
+  nbgrader's own total;
+- "extra_credit": the same total, but the maximum is the core's (+ other cells'): Part B is a bonus;
+- "not_graded": total = core (+ other cells), out of the core's maximum; the optional part's score is
+  still reported (``optional``), as earned, but it is in no total and takes no share of a penalty.
 """
 
 from dataclasses import dataclass, field
 
+from cnnkit.spec import part_b
 from cnnkit.spec.parts import part_of
 
 PARTS = ("core", "optional")  # the parts shown apart; cells in neither are part None
@@ -36,10 +46,16 @@ class Totals:
 
     raw: dict = field(default_factory=lambda: {"core": 0.0, "optional": 0.0, None: 0.0})  # part -> raw sum
     penalty: float = 0.0
+    mode: str = field(default_factory=part_b.configured_mode)  # the Part B policy
+
+    def counted(self, part):
+        """True when the part's score is added into the total under the policy."""
+        return part != "optional" or part_b.counts_in_total(self.mode)
 
     @property
     def raw_total(self):
-        return sum(self.raw.values())
+        """The sum of the counted parts' scores, before the penalty."""
+        return sum(value for part, value in self.raw.items() if self.counted(part))
 
     @property
     def total(self):
@@ -47,7 +63,9 @@ class Totals:
         return max(0.0, self.raw_total - self.penalty)
 
     def net(self, part):
-        """A part's score after its share of the penalty: raw part x total / raw total."""
+        """A part's score after its share of the penalty: raw part x total / raw total (as earned if not counted)."""
+        if not self.counted(part):
+            return self.raw[part]
         raw_total = self.raw_total
         return self.raw[part] * self.total / raw_total if raw_total else 0.0
 
@@ -60,9 +78,12 @@ class Totals:
         return self.net("optional")
 
 
-def totals(cell_scores, penalty=0.0):
-    """Totals of {grade_id: score} with a late penalty (points taken off the whole submission)."""
-    return Totals(part_sums(cell_scores), float(penalty or 0.0))
+def totals(cell_scores, penalty=0.0, mode=None):
+    """Totals of {grade_id: score} with a late penalty (points taken off the whole submission).
+
+    mode: the Part B policy (default: the course's setting).
+    """
+    return Totals(part_sums(cell_scores), float(penalty or 0.0), mode or part_b.configured_mode())
 
 
 def submission_cells(submission):
@@ -70,9 +91,9 @@ def submission_cells(submission):
     return {grade.cell.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
 
 
-def submission_totals(submission):
-    """Totals of a gradebook SubmittedAssignment, with its late penalty."""
-    return totals(submission_cells(submission), submission.late_submission_penalty)
+def submission_totals(submission, mode=None):
+    """Totals of a gradebook SubmittedAssignment, with its late penalty (mode: the Part B policy)."""
+    return totals(submission_cells(submission), submission.late_submission_penalty, mode)
 
 
 def cell_maxima(assignment):
@@ -87,3 +108,16 @@ def cell_maxima(assignment):
 def part_maxima(maxima):
     """{'core': max, 'optional': max, None: max of other cells} from {grade_id: max_score}."""
     return part_sums(maxima)
+
+
+def graded_maximum(maxima, mode=None):
+    """The maximum of the total under the Part B policy, from part_maxima(): Part B's points are in it only
+    when Part B is required."""
+    mode = mode or part_b.configured_mode()
+    return sum(value for part, value in maxima.items() if part != "optional" or part_b.counts_in_maximum(mode))
+
+
+def counted_parts(mode=None):
+    """The parts whose scores count in the grade under the Part B policy ('core', and 'optional' unless not graded)."""
+    mode = mode or part_b.configured_mode()
+    return tuple(part for part in PARTS if part != "optional" or part_b.counts_in_total(mode))

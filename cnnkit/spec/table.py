@@ -185,12 +185,12 @@ MISTAKE_WORDS = {
         "Take the maximum of the whole window: np.max(x) without an axis.",
     ),
     # distribute_value
-    "not_divided": ("dz was copied instead of shared", "Each of the n_H * n_W cells gets dz / (n_H * n_W)."),
-    "divided_by_one_side": ("dz was divided by one side only", "Divide by n_H * n_W, the number of cells."),
-    "divided_by_sum": ("dz was divided by n_H + n_W", "Divide by n_H * n_W, the number of cells."),
+    "not_divided": ("dz was copied instead of shared", "Each of the rows * cols cells gets dz / (rows * cols)."),
+    "divided_by_one_side": ("dz was divided by one side only", "Divide by rows * cols, the number of cells."),
+    "divided_by_sum": ("dz was divided by rows + cols", "Divide by rows * cols, the number of cells."),
     "floor_division": (
         "floor division (//) was used",
-        "Use true division: dz / (n_H * n_W); // rounds down to a whole number.",
+        "Use true division: dz / (rows * cols); // rounds down to a whole number.",
     ),
     # pool_backward
     "mask_ignored": (
@@ -212,7 +212,7 @@ MISTAKE_WORDS = {
     ),
     "kept_dz_type": (
         "the result took the type of dz, so a whole-number dz lost the fraction of its share",
-        "Build a float array: np.ones(shape) * average or np.full(shape, dz / (n_H * n_W)).",
+        "Build a float array: np.ones(shape) * average or np.full(shape, dz / (rows * cols)).",
     ),
     "activation_applied": (
         "negative results were replaced by 0 (an activation such as ReLU was applied)",

@@ -5,10 +5,11 @@ from seeds, runs your functions on them and explains what went wrong.
 
 - In the notebook, ``check(name, function)`` runs the public cases, compares with
   public_cases.npz (the expected outputs), prints what it found and raises
-  ``AssertionError`` when a case fails.
+  ``CheckFailed`` (an AssertionError shown as its message alone) when a case fails.
+  More cases, hidden from you, run when the notebook is graded.
 - At grading time, ``grade(name, function, hidden_cases)`` only *collects* what your
   function returns on the public and hidden cases. The verdict is reached outside
-  your kernel, by the course's grading process, with its own reference implementation.
+  your kernel, by the grading process, with its own reference implementation.
 """
 
 import base64
@@ -22,7 +23,7 @@ import numpy as np
 
 RESULT_MIME = "application/vnd.cnnkit.result+json"
 PUBLIC_DATA = "public_cases.npz"
-TIME_BUDGET_SECONDS = 20  # per function in grade(): cases after it are not run (the course's time policy)
+TIME_BUDGET_SECONDS = 20  # per function in grade(): cases after it are not run (the grading time limit)
 RTOL, ATOL = 1e-6, 1e-8
 
 # ---------------------------------------------------------------- the functions and their cases
@@ -124,7 +125,11 @@ FUNCTIONS = {
         "returns": ("X_pad",),
         "inputs": lambda case, draw: ((_scaled(case, draw)(*case["shape"]), case["pad"]), {}),
         "describe": lambda case: f"X {tuple(case['shape'])}, pad={case['pad']}" + _value_text(case),
-        "public": [{"legacy_seed": 1, "shape": (4, 3, 3, 2), "pad": 2}, {"seed": 101, "shape": (2, 3, 5, 1), "pad": 1}],
+        "public": [
+            {"legacy_seed": 1, "shape": (4, 3, 3, 2), "pad": 2},
+            {"seed": 101, "shape": (2, 3, 5, 1), "pad": 1},
+            {"seed": 11, "shape": (2, 3, 4, 1), "pad": 0},
+        ],
     },
     "conv_single_step": {
         "arguments": ("a_slice_prev", "W", "b"),
@@ -172,7 +177,8 @@ FUNCTIONS = {
         "inputs": _conv_backward_inputs,
         "describe": _conv_text,
         "public": [
-            {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2}
+            {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
+            {"seed": 51, "m": 1, "n_H": 4, "n_W": 4, "n_C_prev": 1, "n_C": 1, "f": 2, "pad": 0, "stride": 1},
         ],
     },
     "create_mask_from_window": {
@@ -216,6 +222,8 @@ def make_inputs(name, case):
 def describe_case(name, case):
     """One line naming a case in plain words."""
     demo = " (the demo case)" if "legacy_seed" in case or "dz" in case else ""
+    if demo and name == "conv_backward":  # the demo cell passes Z as dZ; this case draws dZ at random
+        demo = " (the demo's A_prev, W and b, but a random dZ: not the demo cell's numbers, which use Z as dZ)"
     return FUNCTIONS[name]["describe"](case) + demo
 
 
@@ -823,15 +831,18 @@ def publish(record):
     display({RESULT_MIME: record}, raw=True)
 
 
+def _data_path():
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), PUBLIC_DATA)
+
+
 def _public_expected(name, index):
     """Expected parts and known mistakes of a public case, from the shipped data file.
 
     The file holds '<name>/<case>/expected/<part>', '<name>/<case>/mistake/<key>/<part>' and
     'mistake/<key>/what' and '.../hint' (the mistake in words).
     """
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), PUBLIC_DATA)
     expected, mistakes = {}, {}
-    with np.load(path, allow_pickle=False) as data:
+    with np.load(_data_path(), allow_pickle=False) as data:
         prefix = f"{name}/{index}/"
         for key in (key for key in data.files if key.startswith(prefix)):
             rest, value = key[len(prefix) :].split("/"), data[key]
@@ -844,17 +855,100 @@ def _public_expected(name, index):
     return expected, mistakes
 
 
-def check(name, function):
-    """Run the public cases of `name`; print a report and raise AssertionError if any fails."""
-    cases = PUBLIC_CASES[name]
-    messages = []
-    for index, case in enumerate(cases):
+def _course_facts(name):
+    """(hidden case count, Part B policy or None when name is a core function), from the shipped data file.
+
+    Both are written into public_cases.npz when the assignment is released, from the notebook's
+    check cells and the course's Part B setting.
+    """
+    with np.load(_data_path(), allow_pickle=False) as data:
+        hidden = int(data[f"hidden_count/{name}"])
+        part_b = [str(item) for item in data["part_b/functions"]]
+        policy = str(data["part_b/policy"]) if name in part_b else None
+    return hidden, policy
+
+
+# Part B policy -> what a skipped Part B function means, in words (None: skipping it fails).
+SKIPPED_PART_B = {
+    "required": None,
+    "extra_credit": "Part B is extra credit in this course, so leaving it out costs you nothing",
+    "not_graded": "Part B is not graded in this course, so leaving it out costs you nothing",
+}
+# The helpers each function calls: its self-check can only be trusted once theirs pass.
+HELPERS = {
+    "conv_forward": ("zero_pad", "conv_single_step"),
+    "conv_backward": ("zero_pad",),
+    "pool_backward": ("create_mask_from_window", "distribute_value"),
+}
+
+
+class CheckFailed(AssertionError):
+    """A failing self-check. The notebook shows its message alone: which case, expected, got, the likely slip.
+
+    IPython calls _render_traceback_ instead of printing a traceback through this file's internals.
+    """
+
+    def _render_traceback_(self):
+        return f"CheckFailed: {self}".split("\n")
+
+
+def _public_messages(name, function):
+    """(outcomes, messages) of function on the public cases; messages[i] is None for a case that passed."""
+    outcomes, messages = [], []
+    for index, case in enumerate(PUBLIC_CASES[name]):
         inputs = make_inputs(name, case)
         outcome = encode_outcome(function, *make_inputs(name, case))  # fresh copies: the call may mutate them
         expected, mistakes = _public_expected(name, index)
         verdict = judge(name, case, inputs, expected, outcome, mistakes)
+        outcomes.append(outcome)
         messages.append(verdict and verdict["message"])
+    return outcomes, messages
+
+
+def _broken_helpers(name, function):
+    """The helpers of `name` (as the function sees them) that fail their own public checks."""
+    namespace = getattr(function, "__globals__", {})
+    broken = []
+    for helper in HELPERS.get(name, ()):
+        if callable(namespace.get(helper)) and any(_public_messages(helper, namespace[helper])[1]):
+            broken.append(helper)
+    return broken
+
+
+def _not_attempted(outcomes):
+    return all(outcome.get("raised", {}).get("type") == "NotImplementedError" for outcome in outcomes)
+
+
+def _fails(name, cases, messages, broken):
     failed = sum(1 for message in messages if message)
-    if failed:
-        raise AssertionError(f"{name}: {failed} of {len(cases)} public checks failed\n{report(name, cases, messages)}")
-    print(f"{name}: all {len(cases)} public checks passed. Hidden cases are checked at grading time.")
+    head = f"{name}: {failed} of {len(cases)} public checks failed"
+    if broken:
+        names = " and ".join(broken)
+        return (
+            f"{head}, but first fix {names}: {name} calls your {names}, which fail{'s' if len(broken) == 1 else ''} "
+            f"{'its' if len(broken) == 1 else 'their'} own check. Run {'its' if len(broken) == 1 else 'their'} "
+            f"check cell{'' if len(broken) == 1 else 's'}, fix what it says, then run this cell again.\n"
+            f"  (Until then these failures may not be {name}'s. At grading, {name} is tested with correct "
+            f"helpers, so a bug in {names} costs points only there.)"
+        )
+    return f"{head}\n{report(name, cases, messages)}"
+
+
+def check(name, function):
+    """Run the public cases of `name`; print what was found, and raise CheckFailed if a case fails.
+
+    Only the public cases run here; the hidden ones run at grading time.
+    """
+    cases = PUBLIC_CASES[name]
+    hidden, policy = _course_facts(name)
+    outcomes, messages = _public_messages(name, function)
+    if policy and SKIPPED_PART_B[policy] and _not_attempted(outcomes):
+        print(f"{name}: not attempted (optional). {SKIPPED_PART_B[policy]}.")
+        return
+    if any(messages):
+        broken = [] if _not_attempted(outcomes) else _broken_helpers(name, function)  # a stub is the news
+        raise CheckFailed(_fails(name, cases, messages, broken)) from None
+    print(
+        f"{name}: all {len(cases)} public checks passed. These are the public cases only: "
+        f"{hidden} more hidden cases run when your notebook is graded, so this is not yet your score."
+    )

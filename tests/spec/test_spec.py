@@ -188,13 +188,13 @@ def test_the_keyword_form_is_valid(tmp_path):
         ),
         ('grade("zero_pad", zero_pad,', 'grade("zero_padding", zero_pad,', "'zero_padding', ...) names no function"),
         (
-            '{"seed": 11, "shape": (2, 3, 4, 1), "pad": 0}',
-            '{"seed": 11, "shape": (2, 3, 4, 1), "padding": 0}',
+            '{"seed": 12, "shape": (1, 4, 6, 3), "pad": 1}',
+            '{"seed": 12, "shape": (1, 4, 6, 3), "padding": 1}',
             "'padding'",
         ),
         (
-            '{"seed": 11, "shape": (2, 3, 4, 1), "pad": 0}',
-            '{"seed": 11, "shape": (2, 3, 4), "pad": 0}',
+            '{"seed": 12, "shape": (1, 4, 6, 3), "pad": 1}',
+            '{"seed": 12, "shape": (1, 4, 6), "pad": 1}',
             "cannot be built",
         ),
     ],
