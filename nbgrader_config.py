@@ -141,7 +141,47 @@ c.Execute.kernel_name = sandbox.KERNEL_NAME
 c.Autograde.pre_convert_hook = sandbox.refuse_unsandboxed
 
 # --- Part B (the optional backward part): issue 12 ---
+# How Part B counts, set here and nowhere else: "required" (the default: nbgrader's own total, out of every
+# check's points), "extra_credit" (graded out of Part A's points, Part B's on top) or "not_graded" (Part A
+# only). `make release` states it in the notebook and in public_cases.npz (the self-checks read it there:
+# release again after changing it); grades.csv, the LMS files, the score table and the feedback follow it.
+# Cell scores never change: the gradebook keeps what each function earned (docs/lms.md, "Part B policy").
+c.PartBPolicy.mode = "required"
+
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+from cnnkit.grading import part_policy  # noqa: E402
+
+# Release: the policy's sentence written into the notebook; the illustrations keep their pictures.
+c.GenerateAssignment.preprocessors = [part_policy.StatePartBPolicy] + [
+    part_policy.KeepIllustrations if step is ClearOutput else step
+    for step in GenerateAssignment.class_traits()["preprocessors"].default()
+]
+# Autograde: a Part B function left out under an optional policy is "not attempted (optional)", not failed.
+c.Autograde.autograde_preprocessors.insert(
+    c.Autograde.autograde_preprocessors.index(VerifyResults) + 1, part_policy.PartBVerdicts
+)
+# Feedback: the grade as the policy counts it, on top.
+c.GenerateFeedback.preprocessors.insert(
+    c.GenerateFeedback.preprocessors.index(GetGrades) + 1, part_policy.PartBInFeedback
+)
 
 # --- Grading on submit (the hub's grading service, cnnkit/hub/): issue 13 ---
+# The submission policy, in one place (docs/grading-on-submit.md). The service (python -m cnnkit.hub.service)
+# applies the attempt rules; the late penalty is applied inside nbgrader by the plugin below, so
+# `make autograde`, stock `nbgrader autograde` and the service take off the same points.
+c.SubmitPolicy.max_graded_attempts = 0  # graded submissions per student (0: no limit)
+c.SubmitPolicy.min_minutes_between_attempts = 0  # least time between two graded submissions
+c.SubmitPolicy.counts = "last"  # "last" or "best": which graded attempt is the official score
+c.SubmitPolicy.deadline = ""  # e.g. "2026-12-15 23:59 UTC"; written into the gradebook as the duedate
+c.SubmitPolicy.grace_minutes = 0  # not late within this many minutes after the (extended) deadline
+c.SubmitPolicy.late_penalty_per_day = 0.0  # fraction of the score per started day late (0.1: 10 %)
+c.SubmitPolicy.late_penalty_cap = 1.0  # at most this fraction of the score
+c.SubmitPolicy.extensions_csv = ""  # e.g. "extensions.csv": student_id, then deadline or extra_days
+c.AssignLatePenalties.plugin_class = "cnnkit.hub.late.PolicyLatePenalty"
 
 # --- JupyterHub deployment: issue 13 ---
+# On the course hub (make hub, docs/hub.md) this file is copied into the course directory, and the copy's
+# line below names the hub's shared exchange (make hub writes it; nbgrader's default exchange otherwise).
+# Every grader's server and the grading service read it there.
+# c.Exchange.root = "/srv/nbgrader/exchange"

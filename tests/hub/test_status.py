@@ -1,0 +1,42 @@
+"""What a student is shown: only their own attempts, attempts left, next graded time, official score; escaped."""
+
+import datetime
+
+from traitlets.config import Config
+
+from cnnkit.hub import policy as rules
+from cnnkit.hub.state import State
+from cnnkit.hub.status import as_json, page, student_summary
+
+T0 = datetime.datetime(2026, 12, 1, 12, 0)
+
+
+def a_policy():
+    config = Config()
+    config.SubmitPolicy.max_graded_attempts = 3
+    config.SubmitPolicy.min_minutes_between_attempts = 60
+    config.SubmitPolicy.counts = "best"
+    return rules.load_policy(config)
+
+
+def test_a_student_sees_their_own_attempts_only(tmp_path):
+    state = State(tmp_path)
+    for name, student, minutes in [("a1", "alice", 0), ("a2", "alice", 90), ("b1", "bob", 5), ("a3", "alice", 100)]:
+        state.add(name, student, "cnn_step_by_step", T0 + datetime.timedelta(minutes=minutes))
+    state.save_outcome("a1", {"any": "outcome"}, attempt=1, score=120.0, max_score=150.0, penalty=0.0)
+    state.set_status("a1", "done")
+    state.save_outcome("a2", {}, attempt=2, score=90.0, max_score=150.0, penalty=15.0)
+    state.set_status("b1", "done", attempt=1, score=150.0, max_score=150.0)
+    state.set_status("a3", "refused", reason="too soon <b>now</b>")
+
+    summary = student_summary(state, a_policy(), "alice", "cnn_step_by_step", at=T0 + datetime.timedelta(minutes=100))
+    assert [row["name"] for row in summary.rows] == ["a1", "a2", "a3"]
+    assert summary.graded == 2 and summary.attempts_left == 1
+    assert summary.official == rules.Attempt(1, 120.0)  # the best, not the last
+    assert summary.next_allowed == T0 + datetime.timedelta(minutes=150)
+    html = page(summary, "cnn_step_by_step")
+    assert "too soon &lt;b&gt;now&lt;/b&gt;" in html and "<b>now" not in html
+    assert "Official score (best graded attempt counts): 120 of 150 (attempt 1)" in html
+    assert "attempts left: 1" in html and "Next graded attempt: 2026-12-01 14:30:00 UTC" in html
+    assert "bob" not in html and '"b1"' not in as_json(summary)
+    state.close()
