@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test sandbox system-deps lint release samples autograde feedback grades scores report roster canvas moodle clean venv
+.PHONY: demo test sandbox system-deps hub hub-env hub-deps hub-test-deps hub-accounts hub-accounts-remove lint release samples autograde feedback grades scores report roster canvas moodle clean venv
 
 venv: $(VENV)/.installed
 
@@ -16,14 +16,49 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: venv sandbox  ## The whole cycle on the sample submissions: release, autograde, feedback, grades
 	$(BIN)/python -m cnnkit demo
 
-test: venv system-deps lint  ## The test suite (CI runs exactly this)
+test: venv system-deps hub-test-deps lint  ## The test suite (CI runs exactly this)
 	$(BIN)/python -m pytest
 
 sandbox:  ## bubblewrap, which runs student code (docs/security.md); apt-installed when run as root
 	tools/system-deps.sh bubblewrap
 
-system-deps:  ## bubblewrap and, for the browser tests, Chromium
-	tools/system-deps.sh bubblewrap chromium
+system-deps:  ## bubblewrap and, for the browser tests, Chromium; npm and a venv-capable system Python for the hub
+	tools/system-deps.sh bubblewrap chromium npm python3-venv
+
+# ---- The course hub (docs/hub.md). Root: it creates Unix accounts and runs servers as them.
+HUB_ROOT ?= /srv/nbgrader
+HUB_ENV ?= /opt/cnnkit-hub/venv
+# A Python every user can run (the venv's own Python may live under /root): Debian's.
+HUB_PYTHON ?= /usr/bin/python3
+
+hub: venv hub-deps  ## Start the course hub (HUB_ROOT, HUB_ARGS="--ip 0.0.0.0 --port 443 --ssl-cert c --ssl-key k")
+	$(BIN)/python -m cnnkit.hub.deploy --root $(HUB_ROOT) --env $(HUB_ENV) $(HUB_ARGS)
+
+hub-accounts: venv  ## Demo accounts (instructor, ta, student1..3), or ROSTER=roster.csv GRADERS="alice bob"
+	$(BIN)/python -m cnnkit.hub.accounts --root $(HUB_ROOT) $(if $(ROSTER),roster $(ROSTER) $(foreach g,$(GRADERS),--grader $(g)),demo)
+
+hub-accounts-remove: venv  ## Delete every account hub-accounts created
+	$(BIN)/python -m cnnkit.hub.accounts --root $(HUB_ROOT) remove
+
+hub-deps: node_modules/.installed hub-env  ## What the hub runs: the pinned proxy, bubblewrap, the users' environment
+	tools/system-deps.sh bubblewrap npm python3-venv
+
+node_modules/.installed: package.json package-lock.json  ## configurable-http-proxy, pinned by package-lock.json
+	tools/system-deps.sh npm
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-env:  ## The Python environment of every hub user, from requirements.txt (HUB_ENV; needs root)
+	@cmp -s requirements.txt $(HUB_ENV)/requirements.txt || { \
+	  tools/system-deps.sh python3-venv && \
+	  $(HUB_PYTHON) -m venv $(HUB_ENV) && \
+	  $(HUB_ENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt && \
+	  cp requirements.txt $(HUB_ENV)/requirements.txt; }
+
+# The hub's browser test (tests/e2e/test_hub_journey.py) runs as root only (it creates accounts); so does this.
+hub-test-deps: node_modules/.installed
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory hub-env; \
+	else echo "note: not root, so tests/e2e/test_hub_journey.py will be skipped (it creates Unix accounts)"; fi
 
 lint: venv
 	$(BIN)/ruff check .

@@ -102,7 +102,14 @@ def release(_args):
 
 
 def put_samples(_args):
+    """The sample submissions into submitted/, and their students, with names, into the gradebook."""
     students = samples.write_samples()
+    roster.put_alembic_on_path()
+    empty = dict.fromkeys(roster.COLUMNS)
+    names = [
+        {**empty, "id": s, "first_name": first, "last_name": last} for s, (first, last) in samples.SAMPLE_NAMES.items()
+    ]
+    roster.save(names, DB_URL)
     print(f"Sample submissions written to submitted/: {', '.join(students)}")
     return True
 

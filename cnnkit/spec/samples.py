@@ -62,6 +62,14 @@ SAMPLES = {
     "sample-untouched": (lambda answers: {}, ZERO),
     "sample-partial": (_mistaken, expected_scores(_mistaken_passes)),
 }
+# The sample students' names, so the formgrader and the exports list people ("None, None" otherwise).
+SAMPLE_NAMES = {
+    "sample-complete": ("Ada", "Complete"),
+    "sample-untouched": ("Ulla", "Untouched"),
+    "sample-partial": ("Pat", "Partial"),
+}
+# nbgrader's submission time (timestamp.txt, as nbgrader submit writes it); no deadline is set, so never late.
+SAMPLE_TIMESTAMP = "2026-01-15 12:00:00.000000 UTC\n"
 
 
 def release_notebook():
@@ -75,6 +83,7 @@ def write_submission(root, student, nb):
         shutil.rmtree(folder)
     shutil.copytree(course.RELEASE, folder)
     nbformat.write(nb, str(folder / f"{course.ASSIGNMENT}.ipynb"))
+    (folder / "timestamp.txt").write_text(SAMPLE_TIMESTAMP)
     return folder
 
 

@@ -1,14 +1,17 @@
 """Autograde, feedback and export on the sample submissions, through real nbgrader."""
 
 import csv
+import subprocess
+import sys
 
 import pytest
+from nbgrader.api import Gradebook
 
 from cnnkit import course
 from cnnkit.results import scores
 from cnnkit.spec import samples
 from cnnkit.spec.parts import FUNCTIONS
-from tests.support import db_url
+from tests.support import clone_course, db_url
 
 FULL_MARKS = samples.SAMPLES["sample-complete"][1]
 
@@ -65,3 +68,16 @@ def test_export_writes_core_and_optional_scores(graded_course):
         assert float(rows[student]["optional_score"]) == pytest.approx(totals["optional"])
         assert float(rows[student]["score"]) == pytest.approx(sum(expected.values()))
         assert float(rows[student]["max_score"]) == 150
+
+
+def test_the_samples_command_names_its_students_in_the_gradebook(released_course, tmp_path):
+    """`python -m cnnkit samples` puts the sample students into the gradebook with names, so the formgrader
+    and the exports list people rather than "None, None", and gives each a submission time."""
+    root = clone_course(released_course, tmp_path / "course")
+    result = subprocess.run([sys.executable, "-m", "cnnkit", "samples"], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Gradebook(db_url(root)) as gradebook:
+        names = {student.id: (student.first_name, student.last_name) for student in gradebook.students}
+    assert names == samples.SAMPLE_NAMES
+    for student in samples.SAMPLES:
+        assert (root / "submitted" / student / course.ASSIGNMENT / "timestamp.txt").read_text().startswith("2026-")

@@ -488,7 +488,9 @@ def test_both_students_keep_their_full_marks(attacked):
 def test_the_attackers_feedback_runs_no_script(attacked):
     body = feedback_of(attacked, ATTACKER).read_text()
     assert script_sites(body) == []
-    assert "My notes." in body and "removed by the course kit" in body  # the payloads were there, made inert
+    assert "My notes." in body  # the added markdown is there, made inert
+    # The script outputs were there and were dropped (feedback withholds most later outputs anyway: scrub.py).
+    assert "removed by the course kit" in notebook_of(attacked, "autograded", ATTACKER).read_text()
     assert script_sites(feedback_of(attacked, HONEST).read_text()) == []
 
 

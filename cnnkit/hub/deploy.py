@@ -1,0 +1,281 @@
+"""`make hub`: put the course on this machine's JupyterHub and start it (docs/hub.md).
+
+    sudo .venv/bin/python -m cnnkit.hub.deploy [--root /srv/nbgrader] [--ip 0.0.0.0 --port 443 --ssl-cert ... --ssl-key ...]
+    sudo .venv/bin/python -m cnnkit.hub.deploy --prepare-only   # everything but starting the hub
+
+Preparing is idempotent and never overwrites course state: a course directory that exists is used as
+it is (its gradebook, submissions and grades are the class's), an assignment already in the exchange
+is not released again. What it sets up (cnnkit/hub/layout.py draws the tree):
+
+- the groups (graders, students) and the grading service's system account;
+- the exchange, 1777 as nbgrader's docs ask for a shared exchange;
+- one Jupyter config folder per role, given to each single-user server as JUPYTER_CONFIG_PATH:
+  students get nbgrader's Assignments tab and Validate, with the formgrader, the course list and
+  "create assignment" switched off; graders get every nbgrader extension on the course directory;
+- the course directory: a copy of this repository's course (source, release, nbgrader_config.py and
+  the kit's package, which that config imports), owned by the service account and the graders group,
+  closed to everyone else; generate_assignment fills its gradebook, release_assignment puts the
+  student version into the exchange.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from cnnkit import course
+from cnnkit.hub import unix
+from cnnkit.hub.layout import HubLayout
+
+# What the course directory needs from the repository: nbgrader's folders and the config with the kit it imports.
+COURSE_FILES = ("source", "release", "nbgrader_config.py", "cnnkit")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+SERVER_EXTENSIONS = {
+    "nbgrader.server_extensions.assignment_list": ("student", "grader"),
+    "nbgrader.server_extensions.validate_assignment": ("student", "grader"),
+    "nbgrader.server_extensions.formgrader": ("grader",),
+    "nbgrader.server_extensions.course_list": ("grader",),
+}
+LAB_PLUGINS = {
+    "@jupyter/nbgrader:assignment-list": ("student", "grader"),
+    "@jupyter/nbgrader:validate-assignment": ("student", "grader"),
+    "@jupyter/nbgrader:menu": ("student", "grader"),
+    "@jupyter/nbgrader:formgrader": ("grader",),
+    "@jupyter/nbgrader:course-list": ("grader",),
+    "@jupyter/nbgrader:create-assignment": ("grader",),
+}
+ROLES = ("student", "grader")
+# nbgrader_config.py's own section for the hub, and its commented line that the course directory's copy fills in.
+HUB_SECTION = "# --- JupyterHub deployment: issue 13 ---"
+EXCHANGE_PLACEHOLDER = '# c.Exchange.root = "/srv/nbgrader/exchange"'
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_environment(layout):
+    """The hub's Python environment must run for any user: a student's server and kernels run from it."""
+    if not layout.python.exists():
+        raise SystemExit(f"No Python environment at {layout.env}: run `make hub-env` first (docs/hub.md).")
+    probe = [layout.python, "-c", "import jupyterhub, jupyterlab, nbgrader"]
+    if not unix.can_run("nobody", probe):
+        raise SystemExit(
+            f"{layout.python} does not run for other users (a folder on its way is closed to them, or its base "
+            f"Python is under /root). Build it from a system Python: `make hub-env` (docs/hub.md)."
+        )
+
+
+def proxy_runs_unprivileged(layout):
+    """True if the proxy's user can run the pinned configurable-http-proxy (else the hub's user runs it)."""
+    if not layout.proxy_command.exists():
+        raise SystemExit(f"{layout.proxy_command} is missing: run `npm ci` (make hub does) first.")
+    return unix.can_run(layout.proxy_user, [layout.proxy_command, "--version"])
+
+
+# ---------------------------------------------------------------- accounts and folders
+
+
+def ensure_groups_and_service_account(layout):
+    unix.ensure_group(layout.graders_group)
+    unix.ensure_group(layout.students_group)
+    if not unix.user_exists(layout.grader_user):
+        # A home of its own: Jupyter keeps the kernels' connection files under it.
+        unix.create_user(layout.grader_user, groups=[layout.graders_group], system=True, comment="grading service")
+    elif layout.grader_user not in unix.group_members(layout.graders_group):
+        unix.add_to_group(layout.grader_user, layout.graders_group)
+
+
+def make_folders(layout):
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.root.chmod(0o755)
+    layout.exchange.mkdir(exist_ok=True)
+    layout.exchange.chmod(0o1777)  # nbgrader's docs: writable by all; sticky so no one deletes others' files
+    layout.state.mkdir(exist_ok=True)
+    layout.state.chmod(0o700)
+
+
+def nbgrader_config(layout, role):
+    """The system-wide nbgrader_config.py of a role: which course, where the exchange is."""
+    lines = [
+        '"""nbgrader settings for every ' + role + " on this hub (written by cnnkit.hub.deploy; edits are lost).",
+        '"""',
+        "import os",
+        "",
+        "c = get_config()  # noqa: F821",
+        f"c.CourseDirectory.course_id = {layout.course_id!r}",
+        f"c.Exchange.root = {str(layout.exchange)!r}",
+    ]
+    if role == "grader":
+        course_config = layout.course_dir / "nbgrader_config.py"
+        lines += [
+            f"c.CourseDirectory.root = {str(layout.course_dir)!r}",
+            "# The course's own settings (grading pipeline, sandbox, policy). nbgrader reads them itself when it",
+            "# runs in the course directory; from anywhere else (the formgrader, a terminal at home) load them here.",
+            f"if os.path.realpath(os.getcwd()) != {str(layout.course_dir)!r}:",
+            f"    load_subconfig({str(course_config)!r})  # noqa: F821",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def server_config(role):
+    """jupyter_server_config.json of a role: which nbgrader server extensions run; no calls home."""
+    extensions = {name: role in roles for name, roles in SERVER_EXTENSIONS.items()}
+    return {
+        # Terminals: a plain (non-login) bash keeps the server's PATH, the hub environment's bin first, so
+        # `nbgrader` is the course's; a login shell would reset PATH from /etc/profile.
+        "ServerApp": {"jpserver_extensions": extensions, "terminado_settings": {"shell_command": ["/bin/bash"]}},
+        "LabApp": {
+            "news_url": None,
+            "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        },
+    }
+
+
+def page_config(role):
+    """labconfig/page_config.json of a role: the JupyterLab plugins switched off (true) or on (false)."""
+    return {"disabledExtensions": {plugin: role not in roles for plugin, roles in LAB_PLUGINS.items()}}
+
+
+def write_lab_overrides(layout):
+    """JupyterLab defaults for every user of the environment: no "Jupyter news?" prompt, no update checks."""
+    folder = next(layout.env.glob("share/jupyter/lab")) / "settings" / "overrides.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+    (folder / "cnnkit-hub.json").write_text(json.dumps(settings, indent=2) + "\n")
+    for path in (folder.parent, folder, folder / "cnnkit-hub.json"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def write_role_configs(layout):
+    for role in ROLES:
+        folder = layout.config_dir(role)
+        (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+        (folder / "nbgrader_config.py").write_text(nbgrader_config(layout, role))
+        (folder / "jupyter_server_config.json").write_text(json.dumps(server_config(role), indent=2) + "\n")
+        (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config(role), indent=2) + "\n")
+        for path in [folder.parent, *folder.rglob("*"), folder]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+# ---------------------------------------------------------------- the course
+
+
+def grader_env(layout):
+    """The environment nbgrader runs in for the graders: the hub's Python first, the graders' config."""
+    return {
+        "PATH": f"{layout.env / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "JUPYTER_CONFIG_PATH": str(layout.config_dir("grader")),
+        "LANG": "C.UTF-8",
+    }
+
+
+def run_nbgrader(layout, *args):
+    """An nbgrader command in the course directory, as the grading service's account."""
+    command = [layout.env / "bin" / "nbgrader", *args]
+    result = unix.run_as(layout.grader_user, command, cwd=layout.course_dir, env=grader_env(layout), check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def copy_course(layout, repo=course.ROOT):
+    """The course directory, copied from the repository once; False (and left alone) if it exists."""
+    if layout.course_dir.exists():
+        return False
+    layout.course_dir.mkdir()
+    for name in COURSE_FILES:
+        source = Path(repo) / name
+        if source.is_dir():
+            shutil.copytree(source, layout.course_dir / name, ignore=IGNORED, symlinks=True)
+        else:
+            shutil.copy2(source, layout.course_dir / name)
+    name_the_exchange(layout.course_dir / "nbgrader_config.py", layout.exchange)
+    unix.chown_tree(layout.course_dir, layout.grader_user, layout.graders_group)
+    unix.share_with_group(layout.course_dir)
+    run_nbgrader(layout, "generate_assignment", course.ASSIGNMENT, "--force")
+    return True
+
+
+def name_the_exchange(config_file, exchange):
+    """Write c.Exchange.root into the copy's "JupyterHub deployment" section (the repository's has it commented)."""
+    text = config_file.read_text()
+    placeholder = EXCHANGE_PLACEHOLDER
+    line = f"c.Exchange.root = {str(exchange)!r}"
+    if placeholder in text:
+        text = text.replace(placeholder, line)
+    else:
+        text += f"\n{HUB_SECTION}\n{line}\n"
+    config_file.write_text(text)
+
+
+def release(layout):
+    """The student version into the exchange, unless it is there already; True if released now."""
+    if (layout.exchange / layout.course_id / "outbound" / course.ASSIGNMENT).exists():
+        return False
+    run_nbgrader(layout, "release_assignment", course.ASSIGNMENT)
+    return True
+
+
+def prepare(layout, repo=course.ROOT):
+    """Everything the hub needs on disk, as listed in the module's docstring; prints what it did."""
+    unix.require_root("make hub")
+    check_environment(layout)
+    ensure_groups_and_service_account(layout)
+    make_folders(layout)
+    write_role_configs(layout)
+    write_lab_overrides(layout)
+    copied = copy_course(layout, repo)
+    print(f"course directory: {layout.course_dir} ({'copied from ' + str(repo) if copied else 'kept as it was'})")
+    released = release(layout)
+    print(f"exchange: {layout.exchange} ({course.ASSIGNMENT} {'released' if released else 'already released'})")
+    layout.save()
+    return layout
+
+
+def remove(layout):
+    """Undo prepare's accounts and folders under root (the course directory included: it asks first)."""
+    unix.require_root("removing the hub")
+    shutil.rmtree(layout.root, ignore_errors=True)
+    unix.remove_user(layout.grader_user)
+    for group in (layout.graders_group, layout.students_group):
+        unix.remove_group(group)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def parse(argv):
+    defaults = HubLayout()
+    parser = argparse.ArgumentParser(prog="python -m cnnkit.hub.deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=defaults.root, help="where the hub keeps everything")
+    parser.add_argument("--env", type=Path, default=defaults.env, help="the Python environment every user runs")
+    parser.add_argument("--ip", default=defaults.ip, help="the address students connect to (0.0.0.0: every one)")
+    parser.add_argument("--port", type=int, default=defaults.port)
+    parser.add_argument("--ssl-cert", default="", help="TLS certificate (PEM) for the public port")
+    parser.add_argument("--ssl-key", default="", help="its private key")
+    parser.add_argument("--prepare-only", action="store_true", help="set everything up, do not start the hub")
+    parser.add_argument("--remove", action="store_true", help="delete the hub's folders, groups and service account")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from cnnkit.hub import launch  # the hub's processes; imported here so preparing needs nothing else
+
+    args = parse(sys.argv[1:] if argv is None else argv)
+    layout = HubLayout(root=args.root, env=args.env, ip=args.ip, port=args.port)
+    layout.ssl_cert, layout.ssl_key = args.ssl_cert, args.ssl_key
+    if args.remove:
+        answer = input(f"Delete {layout.root} (course directory, gradebook, exchange) and the hub's accounts? [y/N] ")
+        if answer.strip().lower() == "y":
+            remove(layout)
+        return 0
+    prepare(layout)
+    if args.prepare_only:
+        return 0
+    return launch.run_until_stopped(layout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

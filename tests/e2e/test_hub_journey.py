@@ -1,0 +1,178 @@
+"""The course on a real JupyterHub, in real Chromium: students log in, fetch, work, submit and get official feedback;
+the instructor sees the submissions in the formgrader and exports grades (issue 13, docs/hub.md).
+
+One hub for the module (cnnkit.hub's own `make hub` code, in a temporary root, on free loopback ports)
+with throwaway Unix accounts: an instructor and three students, removed afterwards even when a test fails.
+The course's policy is set to one graded attempt, so the third student's second submission is past it.
+Screenshots and the hub's and service's logs go to test-artifacts/hub/. Runs as root (CI does); skipped otherwise.
+"""
+
+import csv
+import os
+
+import nbformat
+import pytest
+
+from cnnkit import course
+from cnnkit.spec import notebook
+from tests.e2e import hub_support as hub_ui
+from tests.e2e.hub_support import expect, screenshot
+
+# About ten minutes: handed to a worker early (tests/conftest.py), not left for the end of the run.
+pytestmark = pytest.mark.slow
+VIEWPORT = {"width": 1400, "height": 900}
+PEOPLE = {
+    "instructor": ("Irene", "Instructor", "grader"),
+    "student1": ("Ada", "Lovelace", "student"),
+    "student2": ("Alan", "Turing", "student"),
+    "student3": ("Grace", "Hopper", "student"),
+}
+POLICY = ["c.SubmitPolicy.max_graded_attempts = 1"]
+MAX_SCORE = sum(notebook.points().values())
+# The slip student2 makes in conv_forward, and the hint the feedback must name it with (cnnkit/spec/table.py).
+SLIPS = [("vert_start = h * stride", "vert_start = h"), ("horiz_start = w * stride", "horiz_start = w")]
+SLIP_NAMED = "the windows move by 1 instead of by stride"
+
+
+@pytest.fixture(scope="module")
+def hub(playwright_api):
+    hub_ui.require_root_and_environment()
+    running = hub_ui.start_course_hub(PEOPLE, POLICY)
+    try:
+        yield running
+    finally:
+        hub_ui.stop_course_hub(running)
+
+
+@pytest.fixture
+def page(browser, hub, request):
+    """A fresh browser context per test (no hub cookie); a screenshot is kept when the test failed."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(hub_ui.LAB_TIMEOUT_MS)
+    page = context.new_page()
+    failures_before = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failures_before:
+        try:
+            screenshot(page, f"FAILED-{request.node.name}")
+        except Exception as error:  # a dead page must not hide the test's own failure
+            print(f"no failure screenshot: {error}")
+    context.close()
+
+
+def write_fetched_notebook(hub, who, answers):
+    """Put answers into the student's fetched notebook on disk (their file, still owned by them)."""
+    path = hub.home(who) / course.ASSIGNMENT / hub_ui.NOTEBOOK
+    owner = path.stat()
+    nbformat.write(notebook.fill_in(notebook.read(path), answers), str(path))
+    os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def status_page_text(page, hub):
+    page.goto(hub.url("services/grader/"))
+    body = page.locator("body")
+    expect(body).to_contain_text("Official score")
+    return body.inner_text()
+
+
+def test_student_fetches_types_validates_submits_and_gets_the_official_score(page, hub):
+    hub_ui.log_in(page, hub, "student1")
+    screenshot(page, "01-student1-lab")
+    hub_ui.open_assignments_tab(page)
+    hub_ui.fetch_assignment(page)
+    screenshot(page, "02-student1-fetched")
+
+    panel = hub_ui.open_fetched_notebook(page, hub, "student1")
+    solutions = notebook.solutions()
+    hub_ui.type_answers(page, panel, solutions)
+    saved = hub_ui.wait_for_saved_answers(hub, "student1", solutions)
+    assert saved == solutions, "what was typed is not what the notebook saved"
+    text, ok = hub_ui.validate(page, panel)
+    screenshot(page, "03-student1-validated")
+    assert ok, f"Validate failed on the typed solutions:\n{text}"
+    hub_ui.close_dialog(page)
+
+    hub_ui.open_assignments_tab(page)
+    hub_ui.submit_assignment(page)
+    hub_ui.wait_for_feedback(page)
+    feedback = hub_ui.fetch_feedback(page)
+    screenshot(page, "04-student1-feedback")
+    assert f"This submission (attempt 1): {MAX_SCORE:g} of {MAX_SCORE:g}" in feedback, feedback[:2000]
+
+    status = status_page_text(page, hub)
+    screenshot(page, "05-student1-status-page")
+    assert f"{MAX_SCORE:g} of {MAX_SCORE:g} (attempt 1)" in status, status
+    assert "attempts left: 0" in status, status
+
+
+def test_a_mistake_is_named_in_the_feedback(page, hub):
+    hub_ui.log_in(page, hub, "student2")
+    hub_ui.open_assignments_tab(page)
+    hub_ui.fetch_assignment(page)
+    answers = notebook.solutions()
+    for old, new in SLIPS:
+        answers["conv_forward"] = notebook.edit(answers["conv_forward"], old, new)
+    write_fetched_notebook(hub, "student2", answers)
+    hub_ui.submit_assignment(page)
+    hub_ui.wait_for_feedback(page)
+    feedback = hub_ui.fetch_feedback(page)
+    page.frame_locator(".jp-HTMLViewer iframe").get_by_text(SLIP_NAMED).first.scroll_into_view_if_needed()
+    screenshot(page, "06-student2-mistake-named")
+    assert SLIP_NAMED in feedback, feedback[:3000]
+    assert "This submission (attempt 1)" in feedback and f"of {MAX_SCORE:g}" in feedback
+    assert f"{MAX_SCORE:g} of {MAX_SCORE:g}" not in feedback, "a submission with a mistake got full marks"
+
+
+def test_a_submission_past_the_attempt_limit_is_not_graded_and_the_student_is_told(page, hub):
+    hub_ui.log_in(page, hub, "student3")
+    hub_ui.open_assignments_tab(page)
+    hub_ui.fetch_assignment(page)
+    write_fetched_notebook(hub, "student3", notebook.solutions())
+    hub_ui.submit_assignment(page)
+    hub_ui.wait_for_feedback(page, count=1)
+    hub_ui.submit_assignment(page)  # the second attempt: the policy grades one
+    hub_ui.wait_for_feedback(page, count=2)
+    feedback = hub_ui.fetch_feedback(page)
+    screenshot(page, "07-student3-past-the-limit")
+    assert "This submission was not graded: attempt limit reached" in feedback, feedback[:2000]
+
+    status = status_page_text(page, hub)
+    screenshot(page, "08-student3-status-page")
+    assert "attempts left: 0" in status and "not graded" in status, status
+    assert f"{MAX_SCORE:g} of {MAX_SCORE:g} (attempt 1)" in status, "the first, graded attempt should still count"
+
+
+def test_instructor_sees_named_submissions_in_the_formgrader_and_exports_grades(page, hub):
+    hub_ui.log_in(page, hub, "instructor")
+    page.goto(hub.url(f"user/{hub.name('instructor')}/formgrader/manage_submissions/{course.ASSIGNMENT}"))
+    students = [who for who, (_, _, role) in PEOPLE.items() if role == "student"]
+    for who in students:
+        first, last, _ = PEOPLE[who]
+        row = page.locator("#main-table tr", has=page.locator("td", has_text=hub.name(who)))
+        expect(row, f"no submission of {who} in the formgrader").to_have_count(1)
+        expect(row).to_contain_text(f"{last}, {first}")
+        expect(row.locator("td.status")).to_have_text("graded")
+    assert "None, None" not in page.locator("#main-table").inner_text()
+    screenshot(page, "09-instructor-formgrader-submissions")
+
+    # grades.csv from a terminal in the instructor's JupyterLab (its folder is the course directory).
+    page.goto(hub.url(f"user/{hub.name('instructor')}/lab"))
+    page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
+    page.locator("#jp-mainmenu-file li", has_text="New").first.hover()
+    page.locator('li[data-command="terminal:create-new"]').first.click()
+    terminal = page.locator(".jp-Terminal .xterm-screen").first
+    expect(terminal).to_be_visible()
+    terminal.click()
+    page.keyboard.type(f"cd {hub.layout.course_dir} && nbgrader export --to grades.csv\n")
+    grades = hub_ui.wait_for_file(hub.course_file("grades.csv"))
+    screenshot(page, "10-instructor-export")
+
+    with open(grades, newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    for who in students:
+        first, last, _ = PEOPLE[who]
+        row = rows.get(hub.name(who))
+        assert row is not None, f"{who} missing from grades.csv: {sorted(rows)}"
+        assert (row["first_name"], row["last_name"]) == (first, last), row
+    assert float(rows[hub.name("student1")]["score"]) == MAX_SCORE
+    assert float(rows[hub.name("student2")]["score"]) < MAX_SCORE
