@@ -257,7 +257,16 @@ def parse(argv):
     parser.add_argument("--ssl-key", default="", help="its private key")
     parser.add_argument("--prepare-only", action="store_true", help="set everything up, do not start the hub")
     parser.add_argument("--remove", action="store_true", help="delete the hub's folders, groups and service account")
+    parser.add_argument("--yes", action="store_true", help="with --remove: do not ask")
     return parser.parse_args(argv)
+
+
+def confirmed(question):
+    """Whether the person at the terminal answered y; no terminal (EOF) is a no."""
+    try:
+        return input(f"{question} [y/N] ").strip().lower() == "y"
+    except EOFError:
+        return False
 
 
 def main(argv=None):
@@ -267,9 +276,13 @@ def main(argv=None):
     layout = HubLayout(root=args.root, env=args.env, ip=args.ip, port=args.port)
     layout.ssl_cert, layout.ssl_key = args.ssl_cert, args.ssl_key
     if args.remove:
-        answer = input(f"Delete {layout.root} (course directory, gradebook, exchange) and the hub's accounts? [y/N] ")
-        if answer.strip().lower() == "y":
-            remove(layout)
+        if not (
+            args.yes
+            or confirmed(f"Delete {layout.root} (course directory, gradebook, exchange) and the hub's accounts?")
+        ):
+            print("Nothing deleted (answer y, or pass --yes).")
+            return 1
+        remove(layout)
         return 0
     prepare(layout)
     if args.prepare_only:
