@@ -27,6 +27,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 from cnnkit import sandbox  # noqa: E402
 from cnnkit.grading import batch, time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
+from cnnkit.grading.feedback_page import FeedbackExporter  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
 from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
@@ -109,6 +110,8 @@ c.GenerateFeedback.preprocessors = [
     CSSHTMLHeaderPreprocessor,
     SanitizeForPeople,
 ]
+# nbconvert's HTML page, made without parsing the finished page again (cnnkit/grading/feedback_page.py).
+c.GenerateFeedback.exporter_class = FeedbackExporter
 
 # zip_collect (classes without a hub): files downloaded from the LMS are named
 # "<student id>_<anything>cnn_step_by_step.ipynb" (Canvas style: "smithjane_12345_67890_cnn_step_by_step.ipynb";

@@ -217,6 +217,62 @@ def check_scale():
         sys.modules.pop(probe, None)
 
 
+# --- nbconvert's HTML export (used by cnnkit.grading.feedback_page) ----------------------------------
+
+# What HTMLExporter.from_notebook_node does with its BeautifulSoup parse of the finished page; any other
+# use of it would be a step cnnkit.grading.feedback_page does not repeat.
+SOUP_SELECTS = (
+    '"img:not([alt])"',
+    '".jp-Notebook div.jp-Cell-inputWrapper"',
+    '".jp-Notebook div.jp-OutputArea-output"',
+)
+
+
+class FeedbackApiChanged(RuntimeError):
+    """nbconvert's HTMLExporter no longer ends the way cnnkit.grading.feedback_page expects (check_feedback)."""
+
+
+class _Unparsed:
+    """Stands in for BeautifulSoup in HTMLExporter.from_notebook_node: selects nothing, gives the page back as is."""
+
+    def __init__(self, markup, features=None):
+        self.markup = markup
+
+    def select(self, selector):
+        return []
+
+    def __str__(self):
+        return self.markup
+
+
+@contextlib.contextmanager
+def html_export_without_reparse():
+    """Within: nbconvert's HTMLExporter returns its page without re-parsing it (the caller does what that added)."""
+    from nbconvert.exporters import html
+
+    saved = html.BeautifulSoup
+    html.BeautifulSoup = _Unparsed
+    try:
+        yield
+    finally:
+        html.BeautifulSoup = saved
+
+
+def check_feedback():
+    """Fail loudly if HTMLExporter's last step is no longer the BeautifulSoup pass with the known selects."""
+    from nbconvert.exporters import html
+
+    source = inspect.getsource(html.HTMLExporter.from_notebook_node)
+    selects = tuple(
+        line.split("soup.select(", 1)[1].rsplit(")", 1)[0] for line in source.splitlines() if "soup.select(" in line
+    )
+    if not hasattr(html, "BeautifulSoup") or "return str(soup), resources" not in source or selects != SOUP_SELECTS:
+        raise FeedbackApiChanged(
+            "nbconvert's HTMLExporter.from_notebook_node no longer ends with the BeautifulSoup pass "
+            f"cnnkit.grading.feedback_page repeats (selects {SOUP_SELECTS})"
+        )
+
+
 def check():
     """Every section's check: each ``check_<section>()`` of this module, in name order; the first failure raises.
 

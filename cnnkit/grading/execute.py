@@ -14,7 +14,12 @@ while a cell runs. Here:
 - after the last cell, the integrity probe (``cnnkit.grading.integrity.PROBE_SOURCE``) runs in the
   same kernel; its findings go to ``resources["cnnkit_probe"]``, not into the notebook.
 
-Two things only make it faster, never change a result:
+Three things only make it faster, never change a result:
+
+- a cell that only draws (an illustration, or a figure of the student's results: cnnkit.spec.figures),
+  left as released, runs its definitions only: no score depends on a picture, and drawing them was
+  most of the kernel's time for a correct submission. An illustration keeps the picture the release
+  stored; a figure of the student's work gets a line saying it is drawn in their notebook only;
 
 - a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms
   (``compat.prompt_kernel_manager_class``);
@@ -37,7 +42,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_hook
 from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
@@ -49,8 +54,10 @@ from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
 from cnnkit.grading.spare import SpareKernel
 from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
 from cnnkit.sandbox import cgroup
+from cnnkit.spec import figures
 
 RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
+NOT_DRAWN = "(This figure is drawn in your own notebook when you run the cell; grading does not draw it.)\n"
 
 
 @functools.cache
@@ -136,6 +143,7 @@ class ContainedExecute(Execute):
         self._kernels = set()  # connection files of this notebook's kernels: their limit reports (cgroup.py)
         self._limits_hit = []
         self._probe_index = len(nb.cells)
+        self._released_drawings = self._release_drawings(resources)
         nb.cells.append(new_code_cell(PROBE_SOURCE))
         folder = self._workdir_of(resources)
         before = workdir.snapshot(folder) if folder else None
@@ -262,6 +270,8 @@ class ContainedExecute(Execute):
         if self.km is not None and self.km.connection_file:
             self._kernels.add(self.km.connection_file)
         try:
+            if cell.source in self._released_drawings and figures.only_draws(cell):
+                return self._define_without_drawing(cell, resources, index)
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             if self._interrupted:  # Ctrl-C took the kernel down with it: stop, do not revive
@@ -279,6 +289,29 @@ class ContainedExecute(Execute):
             self._crashed.add(index)
             self._revive(index)
             return cell, resources
+
+    def _define_without_drawing(self, cell, resources, index):
+        """Run the definitions of a cell that only draws, left as released; it keeps the outputs it was released
+        with, or says where its picture is.
+
+        (RebuildFromRelease gives a release cell its stored outputs; the student's are cleared before.)
+        """
+        released_outputs, drawing_source = cell.outputs, cell.source
+        cell.source = figures.definitions_only(drawing_source)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = drawing_source
+        if not any(output.get("output_type") == "error" for output in cell.outputs):
+            cell.outputs = released_outputs or [new_output("stream", name="stdout", text=NOT_DRAWN)]
+        return cell, resources
+
+    @staticmethod
+    def _release_drawings(resources):
+        """The sources of the release's cells that only draw (none when the release is not beside the kit)."""
+        name = ((resources or {}).get("nbgrader") or {}).get("notebook")
+        path = course.RELEASE / f"{name}.ipynb"
+        return figures.released_drawings(path) if name and path.is_file() else frozenset()
 
     def _limits_that_killed(self, wait=2.0):
         """The whole-sandbox limits the dead kernel hit, from its launcher's report (written as it ends)."""

@@ -99,7 +99,8 @@ class Grader:
                     return
                 try:
                     # Always boot the next kernel ahead: the next submission may come any second.
-                    job = {**course.job(student, str(snapshot_path)), "spare_kernel": True}
+                    # The feedback is made there too, in parallel, by the process that has nbgrader loaded.
+                    job = {**course.job(student, str(snapshot_path)), "spare_kernel": True, "feedback": True}
                     done.put(process.grade(job, timeout))
                 except Exception as error:  # the kit's own failure: report it, keep going
                     done.put(failure(student, ERROR, f"{type(error).__name__}: {error}"))

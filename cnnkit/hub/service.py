@@ -78,19 +78,19 @@ class Service:
     # ------------------------------------------------------------ one poll
 
     def poll(self):
-        """One round: note new submissions, decide, grade, release, tell; returns how many it finished."""
+        """One round: note new submissions, decide, grade, release, tell, until none is new; how many it finished."""
         self.reload()
-        self.finish_graded()  # what a stopped service left half done
-        self.discover()
-        finished = self.triage()
+        finished = self.finish_graded()  # what a stopped service left half done
         while True:
+            self.discover()  # again after each batch: what arrived while it was graded goes next
+            self.triage()
             batch = self.next_batch()
+            if batch:
+                self.grade(batch)
+            # After the batch, so that each page shows the official score with its gradings in it.
+            finished += self.finish_graded() + self.tell_not_graded()
             if not batch:
-                break
-            self.grade(batch)
-            finished += self.finish_graded()
-        # Last, so that each page shows the official score with this poll's gradings in it.
-        return finished + self.tell_not_graded()
+                return finished
 
     def discover(self):
         known, at = self.state.known(), now()
@@ -183,7 +183,12 @@ class Service:
             )
             return True
 
-        failed = [outcome["student"] for outcome, recorded in self.grader.grade(list(by_student), keep) if not recorded]
+        failed = []
+        for outcome, recorded in self.grader.grade(list(by_student), keep):
+            if recorded:  # its feedback out now, not after the batch
+                self.release(self.state.row(by_student[outcome["student"]]["name"]), record_again=False)
+            else:
+                failed.append(outcome["student"])
         if failed:
             self.settle_students(failed)  # their official attempt back in place of the failed one
 
@@ -212,15 +217,18 @@ class Service:
             finished += 1
         return finished
 
-    def release(self, row):
-        student = row["student"]
-        with self.course() as course:
-            course.record(self.state.blob(row["name"], "outcome"))  # again, if the service stopped before
+    def release(self, row, record_again=True):
+        """Feedback for a graded attempt, released to the student (record_again: the outcome into the course
+        first, as when the service stopped before it had)."""
+        student, outcome = row["student"], self.state.blob(row["name"], "outcome")
+        if record_again:
+            with self.course() as course:
+                course.record(outcome)
         summary = self.summary(student)
         header = feedback.status_header(
             summary, feedback.attempt_line(row["attempt"], row["score"], row["max_score"], row["penalty"])
         )
-        feedback.generate(self.root, self.assignment, student, header)
+        feedback.generate(self.root, self.assignment, student, header, outcome)
         feedback.release(self.root, self.assignment, student)
         self.state.save_blob(row["name"], "feedback", pack(self.root / "feedback" / student / self.assignment))
         self.state.set_status(row["name"], "released")

@@ -151,14 +151,14 @@ class Course:
             relocate_notebooks(destination, outcome["scratch_root"], self.root)
 
 
-def relocate_notebooks(folder, scratch_root, root):
-    """Say root where a notebook's outputs name the scratch course (e.g. a traceback's file path).
+def relocate_notebooks(folder, scratch_root, root, pattern="*.ipynb"):
+    """Say root where a notebook's outputs (or its feedback pages: pattern) name the scratch course.
 
     The kernel ran in <scratch>/autograded/...; stock nbgrader runs it in <root>/autograded/...
     """
     if not scratch_root or str(scratch_root) == str(root):
         return
-    for path in folder.rglob("*.ipynb"):
+    for path in folder.rglob(pattern):
         text = path.read_text()
         if scratch_root in text:
             mode = path.stat().st_mode

@@ -6,6 +6,7 @@ delivered one, by ``failure()``::
     {"student": str, "status": one of STATUSES, "message": str,
      "gradebook": what nbgrader wrote for the submission (cnnkit.scale.gradebook_writer) or None,
      "autograded": the autograded folder as pack() bytes, or None,
+     "feedback": the feedback folder as pack() bytes, if the job asked for it and nbgrader made it, else None,
      "log": nbgrader's log text, "scratch_root": str or None, "host": str, "seconds": float}
 
 At the end of a batch the coordinator writes ``logs/autograde.log`` (every submission's
@@ -31,6 +32,7 @@ def failure(student, status, message, seconds=0.0, log=""):
         "message": message,
         "gradebook": None,
         "autograded": None,
+        "feedback": None,
         "log": log,
         "scratch_root": None,
         "host": socket.gethostname(),

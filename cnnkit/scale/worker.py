@@ -9,8 +9,11 @@ serves jobs from a socket until it closes (``serve``). For each job it:
    machinery are loaded once per process, not once per submission), with the database pinned to
    the scratch copy and, meanwhile, a spare kernel booting for the next job
    (cnnkit.grading.execute's ``spare_kernel_dir``);
-3. sends back the outcome (cnnkit.scale.outcome): the autograded folder (bytes), nbgrader's log
-   and the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state).
+3. if the job asks for it (the grading service does), runs ``nbgrader generate_feedback`` for the
+   student there too, so feedback is made in parallel, by the process that has everything loaded;
+4. sends back the outcome (cnnkit.scale.outcome): the autograded folder (bytes), nbgrader's log,
+   the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state)
+   and the feedback folder (bytes) if it was asked for.
 """
 
 import io
@@ -120,12 +123,17 @@ def grade_in_scratch(course_root, job):
     code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
     status = exit_status(code)
     autograded = course_root / job["autograded"]
+    feedback = None
+    if job.get("feedback") and status == GRADED:
+        feedback, feedback_log = feedback_in_process(course_root, job["assignment"], job["student"], db_url)
+        log += feedback_log
     outcome = {
         "student": job["student"],
         "status": status,
         "message": code if status == REFUSED else "",
         "gradebook": submission_state(db_url, job["assignment"], job["student"]),
         "autograded": pack(autograded) if autograded.is_dir() else None,
+        "feedback": feedback,
         "log": log,
         "scratch_root": str(course_root),
         "host": socket.gethostname(),
@@ -133,6 +141,20 @@ def grade_in_scratch(course_root, job):
     }
     reset_scratch(course_root)
     return outcome
+
+
+def feedback_in_process(course_root, assignment, student, db_url):
+    """`nbgrader generate_feedback` for the student just graded; (its feedback folder as pack() bytes or None, log).
+
+    None when nbgrader made no page: whoever asked makes the feedback itself then (and sees why in the log).
+    """
+    code, log = nbgrader_in_scratch(
+        course_root,
+        ["generate_feedback", assignment, f"--student={student}", "--force", f"--CourseDirectory.db_url={db_url}"],
+    )
+    folder = course_root / "feedback" / student / assignment
+    made = code in (0, None) and any(folder.glob("*.html"))
+    return (pack(folder) if made else None), log
 
 
 def reset_scratch(course_root):
@@ -167,9 +189,6 @@ def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
     The batch's start (gradebook backup, unfinished folders cleared) is the coordinator's, done
     once on the real course, so cnnkit.grading.batch.AutogradeStart skips it in the scratch course.
     """
-    saved_path, saved_cwd = list(sys.path), os.getcwd()
-    buffer = io.StringIO()
-    os.chdir(course_root)
     argv = [
         "autograde",
         assignment,
@@ -177,6 +196,14 @@ def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
         f"--ContainedExecute.spare_kernel_dir={spare_dir}",
         "--AutogradeStart.prepare_batch=False",
     ]
+    return nbgrader_in_scratch(course_root, argv)
+
+
+def nbgrader_in_scratch(course_root, argv):
+    """Run `nbgrader <argv>` in this process, from course_root; (exit code, log)."""
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    buffer = io.StringIO()
+    os.chdir(course_root)
     try:
         code = compat.run_nbgrader_in_process(argv, buffer)
     finally:

@@ -8,6 +8,8 @@ sees every figure on opening the notebook, even before running anything: a figur
 otherwise appear only once every exercise above it works, since "Run All" stops at the first stub.
 """
 
+import ast
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,10 +20,36 @@ from nbclient import NotebookClient
 from cnnkit import course
 
 TAG = "illustration"
+# A cell tagged ``figure`` draws the student's own results (e.g. their padded array): the release stores
+# nothing for it. Like an illustration, it only draws: grading runs neither's drawing (cnnkit.grading.execute).
+FIGURE_TAG = "figure"
 
 
 def is_illustration(cell):
     return cell.cell_type == "code" and TAG in cell.metadata.get("tags", [])
+
+
+def only_draws(cell):
+    """An illustration, or a figure of the student's work: a cell whose calls draw and do nothing else."""
+    return cell.cell_type == "code" and bool({TAG, FIGURE_TAG} & set(cell.metadata.get("tags", [])))
+
+
+def definitions_only(source):
+    """source without its top-level expression statements: the calls that draw go, the functions stay."""
+    tree = ast.parse(source)
+    tree.body = [node for node in tree.body if not isinstance(node, ast.Expr)]
+    return ast.unparse(tree)
+
+
+def released_drawings(release_notebook):
+    """The sources of the cells of a released notebook that only draw (read once per file version)."""
+    path = Path(release_notebook)
+    return _drawings_of(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _drawings_of(path, _version):
+    return frozenset(cell.source for cell in nbformat.read(path, as_version=4).cells if only_draws(cell))
 
 
 def images(cell):

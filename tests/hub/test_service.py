@@ -16,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from cnnkit import course
-from cnnkit.hub.feedback import points
+from cnnkit.hub.feedback import add_header, points
 from cnnkit.hub.state import State
 from cnnkit.results import totals
 from tests.hub.support import (
@@ -29,7 +29,7 @@ from tests.hub.support import (
     service_env,
     submit,
 )
-from tests.support import db_url, run_nbgrader
+from tests.support import clone_course, db_url, run_nbgrader
 
 FULL = 150.0
 CAP = 0.3
@@ -191,3 +191,21 @@ def test_the_instructor_report_lists_every_submission(served):
     lines = result.stdout.splitlines()
     assert len(lines) == 6
     assert any(line.startswith("carol") and "failed" in line and NB in line for line in lines)
+
+
+def test_the_grading_process_made_the_feedback_nbgrader_makes(served, tmp_path):
+    """The service's page is generate_feedback's page for that attempt (made in the grading process), plus its header."""
+    root, _ = served
+    state = State(root, readonly=True)
+    try:
+        (row,) = state.rows(student="alice")
+        assert state.blob(row["name"], "outcome")["feedback"] is not None  # not made again by the service
+    finally:
+        state.close()
+    name = NB.replace(".ipynb", ".html")
+    page = (root / "feedback" / "alice" / course.ASSIGNMENT / name).read_text()
+    assert "submit-service-work" not in page  # no path of the grading process's scratch course
+    again = clone_course(root, tmp_path / "course")
+    run_nbgrader(again, "generate_feedback", course.ASSIGNMENT, "--student=alice", "--force")
+    expected = (again / "feedback" / "alice" / course.ASSIGNMENT / name).read_text()
+    assert add_header(page, "") == expected
