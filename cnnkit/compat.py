@@ -11,7 +11,9 @@ import contextlib
 import functools
 import importlib
 import inspect
+import io
 import logging
+import os
 import sys
 
 # --- jupyter_client / nbclient (used by cnnkit.grading) -----------------------------------------
@@ -158,6 +160,22 @@ def run_nbgrader_in_process(argv, log_stream):
     except SystemExit as exit:
         return exit.code
     return 0
+
+
+def run_nbgrader_in(folder, argv):
+    """Run `nbgrader <argv>` in this process from folder, as the command line would run there; (exit code, log).
+
+    The working directory and sys.path (a course's config may add to it) are put back afterwards.
+    """
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    log = io.StringIO()
+    os.chdir(folder)
+    try:
+        code = run_nbgrader_in_process(argv, log)
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+    return code, log.getvalue()
 
 
 def submitted_assignments(converter):

@@ -46,14 +46,11 @@ class RememberingHighlighter(Highlight2HTML):
         described = json.dumps(metadata, sort_keys=True, default=repr)
         return _highlighted(self.pygments_lexer, options, source, language, described)
 
-    def highlight_now(self, source, language, metadata):
-        return super().__call__(source, language, metadata)
-
 
 @functools.lru_cache(maxsize=4096)
 def _highlighted(lexer, options, source, language, metadata):
-    highlighter = RememberingHighlighter(pygments_lexer=lexer, extra_formatter_options=json.loads(options))
-    return highlighter.highlight_now(source, language, json.loads(metadata))
+    highlighter = Highlight2HTML(pygments_lexer=lexer, extra_formatter_options=json.loads(options))
+    return highlighter(source, language, json.loads(metadata))
 
 
 class FeedbackExporter(HTMLExporter):

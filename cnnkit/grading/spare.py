@@ -22,7 +22,8 @@ from pathlib import Path
 from jupyter_core.utils import run_sync
 
 from cnnkit import compat
-from cnnkit.sandbox.bwrap import COPY_IN_CALL, hand_over
+from cnnkit.sandbox.bwrap import COPY_IN_CALL
+from cnnkit.sandbox.workcopy import hand_over
 
 ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
 QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"

@@ -15,7 +15,6 @@ Every text that comes from a student or a submission is HTML-escaped.
 """
 
 import html
-import io
 import os
 import re
 import shutil
@@ -143,18 +142,6 @@ def place_not_graded(outbound, folder, expected_notebooks, page):
 # ---------------------------------------------------------------- nbgrader's feedback, for one student
 
 
-def nbgrader_here(root, argv):
-    """Run `nbgrader <argv>` in this process from the course root; (exit code, log text)."""
-    log = io.StringIO()
-    saved = os.getcwd()
-    os.chdir(root)
-    try:
-        code = compat.run_nbgrader_in_process(argv, log)
-    finally:
-        os.chdir(saved)
-    return code, log.getvalue()
-
-
 def generate(root, assignment, student, header, outcome=None):
     """The student's feedback pages, with the header on top of each; the pages.
 
@@ -172,7 +159,7 @@ def generate(root, assignment, student, header, outcome=None):
         relocate_notebooks(folder, outcome["scratch_root"], Path(root), pattern="*.html")
         code, log = 0, "made by the grading process"
     else:
-        code, log = nbgrader_here(root, ["generate_feedback", assignment, f"--student={student}", "--force"])
+        code, log = compat.run_nbgrader_in(root, ["generate_feedback", assignment, f"--student={student}", "--force"])
     pages = sorted(folder.glob("*.html"))
     if code not in (0, None) or not pages:
         raise FeedbackError(f"generate_feedback failed for {student} (exit {code}):\n{log[-2000:]}")
@@ -183,7 +170,7 @@ def generate(root, assignment, student, header, outcome=None):
 
 def release(root, assignment, student):
     """nbgrader release_feedback for one student (into the exchange the config names)."""
-    code, log = nbgrader_here(root, ["release_feedback", assignment, f"--student={student}"])
+    code, log = compat.run_nbgrader_in(root, ["release_feedback", assignment, f"--student={student}"])
     if code not in (0, None):
         raise FeedbackError(f"release_feedback failed for {student} (exit {code}):\n{log[-2000:]}")
 

@@ -4,8 +4,9 @@
 - ``launch.py``: the kernel's launcher, run by the kernelspec ``kernels/cnnkit-sandbox`` as
   ``python -I launch.py`` for every kernel: starts ipykernel under bubblewrap and relays its channels;
 - ``bwrap.py``: how the sandbox is made (settings and limits from the environment, the bwrap command
-  line, the working copy before and after, whether a sandbox starts here). Standard library only,
-  as the launcher, which loads it by path.
+  line, whether a sandbox starts here); ``workcopy.py``: the working copy before and after (handed to
+  the sandbox user, then made safe for nbgrader again); ``cgroup.py``: limits of the whole process tree.
+  Standard library only, as the launcher, which loads them by path.
 
 Every kernel nbgrader starts (autograde, validate, formgrader) is the one named by
 ``c.Execute.kernel_name``: nbclient uses that name whatever kernelspec the notebook carries
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnkit.sandbox import bwrap
+from cnnkit.sandbox import bwrap, workcopy
 from cnnkit.sandbox.bwrap import ALLOW_ENV, REFUSAL, Limits, Settings
 
 KERNEL_NAME = "cnnkit-sandbox"
@@ -84,6 +85,6 @@ class CleanWorkdir(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         path = resources.get("metadata", {}).get("path")
         if path:
-            for removed in bwrap.sanitize_workdir(Path(path)):
+            for removed in workcopy.sanitize_workdir(Path(path)):
                 self.log.warning("Removed %s left by the student's code", removed)
         return nb, resources

@@ -13,7 +13,7 @@ The nbgrader side (cnnkit.sandbox) imports it too.
   the resource limits, copy the files in, drop to the sandbox user and exec the kernel;
 - ``arguments_file``: bwrap reads that command line from a file descriptor (``--args``), so the
   sandbox's pid 1 shows no host path in ``/proc/1/cmdline``;
-- ``check_workdir``, ``hand_over``, ``sanitize_workdir``: the working copy before and after;
+- ``check_workdir``: a working copy the sandbox may bind (its hand-over and clean-up: workcopy.py);
 - ``probe``: whether a sandbox starts on this machine at all.
 """
 
@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -392,51 +391,7 @@ def memory_files(files):
 
 
 # ---------------------------------------------------------------------------------------------
-# The working copy, before and after
-
-
-def walk(top):
-    """Every path below top (not top), deepest first, without following symlinks."""
-    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
-        for name in filenames + dirnames:
-            yield os.path.join(dirpath, name)
-
-
-def hand_over(directory, uid):
-    """Root only: let the sandbox user own a directory tree (its only way to write there)."""
-    for path in [*walk(directory), str(directory)]:
-        os.lchown(path, uid, uid)
-
-
-def sanitize_workdir(workdir):
-    """Make the working copy safe for nbgrader to write into again; returns what was removed.
-
-    Symlinks, FIFOs, sockets and devices go: nbgrader writes the graded notebook there and chmods every
-    file, both following symlinks, and a FIFO would block it. What stays is given back to the owner of
-    the parent directory (the grader) with owner read/write.
-    """
-    if not os.path.isdir(workdir):  # nbgrader removes the folder of a submission it gave up on
-        return []
-    owner = os.stat(workdir.parent)
-    removed = []
-    for path in walk(workdir):
-        mode = os.lstat(path).st_mode
-        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-            restore(path, mode, owner)
-        else:
-            os.unlink(path)
-            removed.append(path)
-    restore(str(workdir), os.lstat(workdir).st_mode, owner)
-    return removed
-
-
-def restore(path, mode, owner):
-    """Owner of the parent (root only can chown), and owner read/write (and search, for directories)."""
-    if os.geteuid() == 0:
-        os.lchown(path, owner.st_uid, owner.st_gid)
-    needed = stat.S_IRWXU if stat.S_ISDIR(mode) else stat.S_IRUSR | stat.S_IWUSR
-    if mode & needed != needed:
-        os.chmod(path, stat.S_IMODE(mode) | needed, follow_symlinks=False)
+# Does a sandbox start here?
 
 
 def probe(settings):
@@ -447,8 +402,11 @@ def probe(settings):
         workdir, rundir = Path(tmp, "work"), Path(tmp, "run")
         workdir.mkdir()
         rundir.mkdir()
-        if settings.as_root:
-            hand_over(Path(tmp), settings.uid)
+        if (
+            settings.as_root
+        ):  # the sandbox user must be able to use both (the launcher's hand-over, cnnkit/sandbox/workcopy.py)
+            for path in (tmp, workdir, rundir):
+                os.lchown(path, settings.uid, settings.uid)
         with memory_files(sandbox_files(settings)) as fds:
             command = bwrap_command(settings, workdir, rundir, fds, [sys.executable, "-c", "import numpy"])
             with arguments_file(command) as (short, args_fd):

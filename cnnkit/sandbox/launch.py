@@ -44,9 +44,9 @@ def sibling(name):
 
 
 if __package__:  # imported as cnnkit.sandbox.launch: one bwrap module for the whole kit
-    from cnnkit.sandbox import bwrap, cgroup
+    from cnnkit.sandbox import bwrap, cgroup, workcopy
 else:  # run by the kernelspec
-    bwrap, cgroup = sibling("bwrap"), sibling("cgroup")
+    bwrap, cgroup, workcopy = sibling("bwrap"), sibling("cgroup"), sibling("workcopy")
 
 # On the host: the private directory of the kernel's sockets, bind-mounted on bwrap.KERNEL_RUN.
 RUNDIR_PREFIX = "cnnkit-kernel-"
@@ -206,8 +206,8 @@ async def run_sandboxed(settings, workdir, connection_file, extra):
         relay = Relay(info, dir_fd)
         try:
             if settings.as_root:
-                bwrap.hand_over(Path(rundir), settings.uid)
-                bwrap.hand_over(workdir, settings.uid)
+                workcopy.hand_over(Path(rundir), settings.uid)
+                workcopy.hand_over(workdir, settings.uid)
             await relay.start()
             relay.kernel = await start_kernel(settings, workdir, rundir, files, extra, group)
             return await supervise(relay.kernel)
@@ -216,7 +216,7 @@ async def run_sandboxed(settings, workdir, connection_file, extra):
                 kill(relay.kernel)
             await relay.close()
             os.close(dir_fd)
-            bwrap.sanitize_workdir(workdir)
+            workcopy.sanitize_workdir(workdir)
             if group is not None:
                 cgroup.write_report(connection_file, group.limits_hit(), settings.limits)
                 group.close()

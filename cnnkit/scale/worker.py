@@ -16,7 +16,6 @@ serves jobs from a socket until it closes (``serve``). For each job it:
    and the feedback folder (bytes) if it was asked for.
 """
 
-import io
 import os
 import shutil
 import socket
@@ -148,7 +147,7 @@ def feedback_in_process(course_root, assignment, student, db_url):
 
     None when nbgrader made no page: whoever asked makes the feedback itself then (and sees why in the log).
     """
-    code, log = nbgrader_in_scratch(
+    code, log = compat.run_nbgrader_in(
         course_root,
         ["generate_feedback", assignment, f"--student={student}", "--force", f"--CourseDirectory.db_url={db_url}"],
     )
@@ -196,17 +195,4 @@ def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
         f"--ContainedExecute.spare_kernel_dir={spare_dir}",
         "--AutogradeStart.prepare_batch=False",
     ]
-    return nbgrader_in_scratch(course_root, argv)
-
-
-def nbgrader_in_scratch(course_root, argv):
-    """Run `nbgrader <argv>` in this process, from course_root; (exit code, log)."""
-    saved_path, saved_cwd = list(sys.path), os.getcwd()
-    buffer = io.StringIO()
-    os.chdir(course_root)
-    try:
-        code = compat.run_nbgrader_in_process(argv, buffer)
-    finally:
-        os.chdir(saved_cwd)
-        sys.path[:] = saved_path
-    return code, buffer.getvalue()
+    return compat.run_nbgrader_in(course_root, argv)

@@ -22,7 +22,7 @@ import pytest
 
 from cnnkit import course
 from cnnkit.results import scores
-from cnnkit.sandbox import bwrap
+from cnnkit.sandbox import bwrap, workcopy
 from cnnkit.sandbox import launch as sandbox_launch
 from cnnkit.spec import notebook, samples
 from tests.support import copy_course, db_url, run_nbgrader
@@ -480,7 +480,7 @@ def test_clean_up_removes_links_and_special_files(tmp_path):
     (work / "link").symlink_to(tmp_path)
     (work / "sub" / "link").symlink_to("/etc/passwd")
     os.mkfifo(work / "fifo")
-    removed = bwrap.sanitize_workdir(work)
+    removed = workcopy.sanitize_workdir(work)
     assert sorted(Path(p).relative_to(work).as_posix() for p in removed) == ["fifo", "link", "sub/link"]
     assert sorted(p.name for p in work.rglob("*")) == ["kept.txt", "sub"]
 
