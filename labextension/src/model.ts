@@ -178,7 +178,7 @@ export function headline(status: IStatus | null, pending: IPending | null): { ti
   const score = `Graded: ${scoreText(row.score, row.max_score)}`;
   return phase === 'feedback'
     ? { title: score, detail: 'Your feedback is being prepared.' }
-    : { title: score, detail: `Attempt ${row.attempt}. Your feedback is ready.` };
+    : { title: score, detail: `Attempt ${row.attempt}. Your feedback is ready: press Open feedback.` };
 }
 
 /** One line of the panel's details: a label and its value. */

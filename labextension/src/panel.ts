@@ -9,7 +9,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { GradingController } from './controller';
-import { facts, headline, isBusy, phaseOf } from './model';
+import { Phase, facts, headline, isBusy, phaseOf } from './model';
 
 export const PANEL_ID = 'cnnkit-grading-panel';
 
@@ -98,7 +98,7 @@ export class GradingPanel extends Widget {
     this.node.dataset.phase = phase;
     this._heading.textContent = controller.answer ? `Grading: ${controller.answer.assignment}` : 'Grading';
     this._title.textContent = words.title;
-    this._detail.textContent = controller.answer?.error ?? words.detail;
+    this._detail.textContent = controller.answer?.error ?? this._startHere(phase) ?? words.detail;
     this._renderFacts();
 
     const idle = controller.working === null;
@@ -129,6 +129,13 @@ export class GradingPanel extends Widget {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this._controller.refresh();
+  }
+
+  /** Before the assignment is fetched, the first step rather than "press Submit". */
+  private _startHere(phase: Phase): string | null {
+    return phase === 'not-submitted' && this._controller.holding === 'released'
+      ? 'Start here: Get the assignment copies the notebook into your folder and opens it.'
+      : null;
   }
 
   private _renderFacts(): void {
