@@ -62,7 +62,7 @@ hub-env: labextension  ## The Python environment of every hub user, from require
 # package-lock.json, the wheel's build requirements by build-constraints.txt. Built from scratch each time.
 LABEXT := labextension
 LABEXT_WHEEL := $(LABEXT)/dist/cnnkit_grading_panel-$(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' $(LABEXT)/package.json)-py3-none-any.whl
-LABEXT_SOURCES := $(addprefix $(LABEXT)/,package.json tsconfig.json pyproject.toml build-constraints.txt install.json) \
+LABEXT_SOURCES := $(addprefix $(LABEXT)/,package.json tsconfig.json rspack.config.js pyproject.toml build-constraints.txt install.json) \
 	$(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/* $(LABEXT)/cnnkit_grading_panel/*.py $(LABEXT)/jupyter-config/*/*)
 
 labextension: $(LABEXT_WHEEL)  ## The grading panel's wheel: npm ci, TypeScript, the prebuilt extension, the wheel
