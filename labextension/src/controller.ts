@@ -65,6 +65,11 @@ export class GradingController {
     return this._problem;
   }
 
+  /** Why the latest status is not known (the server or the service did not answer), or null. */
+  get unreachable(): string | null {
+    return this._unreachable ?? this._answer?.error ?? null;
+  }
+
   dispose(): void {
     document.removeEventListener('visibilitychange', this._onVisibility);
     this._poll.dispose();
@@ -151,9 +156,18 @@ export class GradingController {
   }
 
   private async _refreshStatus(): Promise<void> {
-    const answer = await api.gradingStatus();
+    let answer: api.IGradingAnswer;
+    try {
+      answer = await api.gradingStatus();
+    } catch (error) {
+      this._unreachable = `This server gives no grading status (${describe(error)}): ask your instructor.`;
+      this._changed.emit();
+      throw error;
+    }
     const first = this._answer === null;
-    this._answer = answer;
+    this._unreachable = null;
+    // While the service does not answer, the last summary it gave stays on show, with the reason beside it.
+    this._answer = answer.status || !this._answer ? answer : { ...answer, status: this._answer.status };
     if (answer.status && !stillPending(answer.status, this._pending)) {
       this._pending = null;
     }
@@ -247,6 +261,7 @@ export class GradingController {
   private _holding: Holding = 'loading';
   private _working: string | null = null;
   private _problem: string | null = null;
+  private _unreachable: string | null = null;
 }
 
 /** The dialog's body: one paragraph per warning, then the question. */

@@ -98,7 +98,7 @@ export class GradingPanel extends Widget {
     this.node.dataset.phase = phase;
     this._heading.textContent = controller.answer ? `Grading: ${controller.answer.assignment}` : 'Grading';
     this._title.textContent = words.title;
-    this._detail.textContent = controller.answer?.error ?? this._startHere(phase) ?? words.detail;
+    this._detail.textContent = controller.unreachable ?? this._startHere(phase) ?? words.detail;
     this._renderFacts();
 
     const idle = controller.working === null;
