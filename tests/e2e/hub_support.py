@@ -38,6 +38,10 @@ def require_root_and_environment():
         pytest.fail(
             f"no hub environment at {env}: `make hub-env` (a prerequisite of make test) builds it", pytrace=False
         )
+    if not (env / deploy.GRADING_PANEL).exists():
+        pytest.fail(
+            f"the grading panel is not installed in {env}: `make hub-env` (make test runs it) does", pytrace=False
+        )
     if not HubLayout().proxy_command.exists():
         pytest.fail("configurable-http-proxy is not installed: `npm ci` (make test runs it)", pytrace=False)
 
