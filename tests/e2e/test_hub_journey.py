@@ -87,6 +87,7 @@ def test_student_fetches_types_validates_submits_and_gets_the_official_score(pag
     expect(panel, "the grading panel is not open at the student's first start").to_be_visible()
     expect(hub_ui.panel_headline(page)).to_have_text("Not submitted yet")
     expect(hub_ui.panel_button(page, "get")).to_be_visible()
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0)
     screenshot(page, "01-student1-lab")
     hub_ui.open_assignments_tab(page)
     hub_ui.fetch_assignment(page)
