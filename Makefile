@@ -69,7 +69,7 @@ labextension: $(LABEXT_WHEEL)  ## The grading panel's wheel: npm ci, TypeScript,
 
 $(LABEXT)/node_modules/.installed: $(LABEXT)/package.json $(LABEXT)/package-lock.json
 	tools/system-deps.sh npm
-	cd $(LABEXT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd $(LABEXT) && npm ci --engine-strict --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(LABEXT_WHEEL): $(LABEXT)/node_modules/.installed $(LABEXT_SOURCES) | $(VENV)/.installed
