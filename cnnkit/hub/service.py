@@ -110,8 +110,9 @@ class Service:
         """Take in what is new in inbound, in the order it appeared; at most one accepted, ungraded, per student.
 
         A student's next submission waits until their accepted one is graded (so the policy sees their
-        attempts in order, and the service holds one snapshot per student), or while an earlier one of
-        theirs is still being written. Waiting costs them nothing: the official time is the server's.
+        attempts in order, and the service holds one snapshot per student); waiting costs them nothing, the
+        official time is the server's. A folder still being written waits alone: it holds up no one, even
+        when someone else made it in the student's name.
         """
         known, at = self.state.known(), now()
         found, strangers = intake.arrivals(self.inbound)
@@ -128,10 +129,9 @@ class Service:
                 self.state.add(arrival.name, arrival.student, arrival.assignment, at, "ignored", "not graded here")
                 continue
             if not intake.is_ready(self.inbound, arrival, at):
-                waiting.add(arrival.student)
                 continue
             with self.one_submission(arrival.name, arrival.student, "reading it"):
-                if self.take_in(arrival, at) in (None, "accepted"):
+                if self.take_in(arrival, at) == "accepted":
                     waiting.add(arrival.student)
 
     def take_in(self, arrival, at):
