@@ -260,6 +260,9 @@ class Service:
             with self.one_submission(row["name"], row["student"], "copying it into the course"):
                 self.copy_in(row)
                 copied.append(row)
+        for row in rows:
+            if row not in copied:
+                self.settle(row["student"])  # no half-copied folder left in submitted/
         if not copied:
             return
         by_student = {row["student"]: row for row in copied}

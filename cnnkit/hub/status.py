@@ -40,6 +40,11 @@ def scored_attempts(rows):
     ]
 
 
+# What a student is shown of each of their rows: not the secret (it is theirs, but no page needs it), nor the
+# exception a failure of the service left for the instructor.
+STUDENT_FIELDS = ("name", "attempt", "submitted_at", "status", "score", "max_score", "penalty", "reason")
+
+
 def student_summary(state, policy, student, assignment, deadline=None, at=None):
     """One student's StudentSummary. deadline: theirs, extension included (None: not shown)."""
     rows = [row for row in state.rows(student=student) if row["assignment"] == assignment]
@@ -58,7 +63,7 @@ def student_summary(state, policy, student, assignment, deadline=None, at=None):
         official=rules.official_attempt(policy.counts, scored_attempts(rows)),
         max_score=maxima[-1] if maxima else None,
         deadline=deadline,
-        rows=rows,
+        rows=[{field: row[field] for field in STUDENT_FIELDS} for row in rows],
     )
 
 

@@ -39,6 +39,10 @@ def test_a_student_sees_their_own_attempts_only(tmp_path):
     assert "Official score (best graded attempt counts): 120 of 150 (attempt 1)" in html
     assert "attempts left: 1" in html and "Next graded attempt: 2026-12-01 14:30:00 UTC" in html
     assert "bob" not in html and '"b1"' not in as_json(summary)
+    state.set_status("a3", "failed", error="Traceback: /srv/nbgrader/cnn-step-by-step/logs/x")
+    state.db.execute("UPDATE submissions SET secret = 'SECRET-a3' WHERE name = 'a3'")
+    shown = as_json(student_summary(state, a_policy(), "alice", "cnn_step_by_step"))
+    assert "SECRET-a3" not in shown and "Traceback" not in shown and "/srv/nbgrader" not in shown
     state.close()
 
 
