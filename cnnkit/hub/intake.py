@@ -8,8 +8,9 @@ moment. So nothing reads it twice:
 - inbound names are read as bytes and must have the form nbgrader submit gives them (``parse_name``);
   any other entry is a ``Stranger``, kept under a digest and shown escaped;
 - each submission is read once, into a private snapshot (``take_snapshot``): every entry opened relative
-  to its folder's descriptor without following a link (a link, FIFO, socket or device anywhere is left
-  out and reported), within limits on entries, bytes and depth, walked without recursion;
+  to its folder's descriptor without following a link (a link, FIFO, socket, device, hard link, or an
+  entry owned by another account than the folder, anywhere, is left out and reported), within limits on
+  entries, bytes and depth, walked without recursion;
 - its official time is the server's: the latest ctime (which no user can set) of the folder and of
   everything in it. The folder is walked twice, and the snapshot kept only when nothing changed in
   between, so the content kept is the content at that time (``StillChanging`` otherwise: try later);
@@ -223,7 +224,8 @@ def walk(root_fd, limits, target=None):
     Depth-first with a list of folders still to read (no recursion); each folder is opened again from the
     root, one component at a time, never through a link, and must be the folder the listing saw.
     """
-    manifest = {(): entry_key(os.fstat(root_fd))}
+    root = os.fstat(root_fd)
+    manifest = {(): entry_key(root)}
     left_out, total, pending = [], 0, [()]
     while pending:
         parts = pending.pop()
@@ -238,7 +240,7 @@ def walk(root_fd, limits, target=None):
                 path = parts + (name,)
                 info = lstat_in(folder_fd, name, path)
                 manifest[path] = entry_key(info)
-                why = left_out_reason(name, info)
+                why = left_out_reason(name, info, root.st_uid)
                 if why:
                     left_out.append(f"{'/'.join(path)}: {why}")
                 elif stat.S_ISDIR(info.st_mode):
@@ -286,11 +288,13 @@ def lstat_in(folder_fd, name, path):
         raise StillChanging(f"{'/'.join(path)} disappeared while it was read") from None
 
 
-def left_out_reason(name, info):
-    """Why this entry is not copied (None: it is), judged from lstat only."""
+def left_out_reason(name, info, owner):
+    """Why this entry is not copied (None: it is), judged from lstat only; owner: the submission folder's uid."""
     mode = info.st_mode
     if not name.isprintable() or len(os.fsencode(name)) > 255:
         return "its name is not plain printable text"
+    if info.st_uid != owner:
+        return "it belongs to another account than the submission folder"
     if stat.S_ISLNK(mode):
         return "a symbolic link (links are never followed)"
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):

@@ -129,6 +129,17 @@ def test_the_snapshot_copies_regular_files_and_folders_and_follows_no_link(tmp_p
     assert stat.S_IMODE((taken.folder / NB).stat().st_mode) == 0o644
 
 
+def test_a_file_another_account_owns_is_left_out(tmp_path):
+    """Only a file the submission folder's owner made counts (one moved in from another student's folder does not)."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another account needs root (CI runs as root)")
+    folder = submission(tmp_path / "inbound" / NAME)
+    os.chown(folder / "submission_secret.txt", 12345, 12345)
+    taken = snapshot(tmp_path)
+    assert not (taken.folder / "submission_secret.txt").exists()
+    assert taken.left_out == ("submission_secret.txt: it belongs to another account than the submission folder",)
+
+
 def test_the_official_time_is_the_latest_ctime_in_the_folder_not_the_students_timestamp(tmp_path):
     folder = submission(tmp_path / "inbound" / NAME)
     nbformat.write(nbformat.v4.new_notebook(), str(folder / NB))  # rewritten in place after "submitting"
