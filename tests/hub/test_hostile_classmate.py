@@ -53,6 +53,7 @@ MAKE_FOLDER = (
     "import os, sys\nfolder = os.path.join(os.fsencode(sys.argv[1]), bytes.fromhex(sys.argv[2]))\nos.mkdir(folder)\n"
     "open(os.path.join(folder, b'submission_secret.txt'), 'w').write('a' * 128)"
 )
+MAKE_EMPTY_FOLDER = "import os, sys; os.mkdir(os.path.join(sys.argv[1], sys.argv[2]))"
 MAKE_LINK = "import os, sys; os.symlink(sys.argv[3], os.path.join(sys.argv[1], sys.argv[2]))"
 COPY_IN_PLACE = "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])"
 COPY_AND_RENAME = "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2] + '.new'); os.replace(sys.argv[2] + '.new', sys.argv[2])"
@@ -93,6 +94,9 @@ def served(room):
     # Before the deadline: the honest students, the student with many files, eve's two attempts (the second
     # past the attempt limit), and two students who submit the untouched release, to finish it later.
     names["zalice"] = room.submit("zalice", solutions)
+    # A folder in bob's name that is never finished (no submission_secret.txt) must not hold bob's own up.
+    unready = f"{room.students['zbob']}+{course.ASSIGNMENT}+{NAME_TIME}+NeverReady00"
+    room.run_python_as("impostor", MAKE_EMPTY_FOLDER, room.inbound, unready)
     names["zbob"] = room.submit("zbob", solutions)
     names["many"] = room.submit("many", solutions, extra={f"note{i:03}.txt": b"x" for i in range(150)})
     names["eve-1"] = room.submit("eve", answered(samples.SAMPLES["sample-partial"][0]))
