@@ -21,7 +21,6 @@ submission is HTML-escaped.
 import html
 import os
 import re
-import shutil
 from pathlib import Path
 
 from cnnkit import compat
@@ -131,18 +130,12 @@ def place(outbound, secret, pages):
 def generate(root, assignment, student, header, outcome=None):
     """The student's feedback pages, with the header on top of each; the pages.
 
-    The grading process made them when outcome (its outcome) holds them; else nbgrader
-    generate_feedback makes them here, from the course (as after a restart of an older service).
+    The grading process made them when outcome (its outcome, recorded into the course by the grading
+    engine) holds them; else nbgrader generate_feedback makes them here, from the course (as after a
+    restart of an older service).
     """
-    from cnnkit.scale.course_view import relocate_notebooks
-    from cnnkit.scale.transport import unpack
-
     folder = Path(root, "feedback", student, assignment)
     if outcome is not None and outcome.get("feedback") is not None:
-        if folder.exists():
-            shutil.rmtree(folder)
-        unpack(outcome["feedback"], folder)
-        relocate_notebooks(folder, outcome["scratch_root"], Path(root), pattern="*.html")
         code, log = 0, "made by the grading process"
     else:
         code, log = compat.run_nbgrader_in(root, ["generate_feedback", assignment, f"--student={student}", "--force"])

@@ -8,9 +8,10 @@ without them it runs without a web page. DIR is the course root (nbgrader_config
 
 For each new submission the service takes a private snapshot and the server's submission time
 (cnnkit.hub.intake), and the policy decides whether it is graded (cnnkit.hub.policy); a graded one is
-copied into submitted/ from the snapshot, graded with the kit's grader (cnnkit.hub.grading) and gets
-nbgrader's feedback, placed in the exchange (cnnkit.hub.feedback); one that is not graded gets a page
-saying why. Each submission is handled on its own: whatever goes wrong with one is recorded for it
+copied into submitted/ from the snapshot and submitted to the grading engine (cnnkit.scale.engine, the
+one `make autograde` uses), which grades it as soon as a grading process is free and makes its feedback
+too; the service takes each outcome back as soon as it is made, records it and places the feedback in
+the exchange (cnnkit.hub.feedback). One that is not graded gets a page saying why. Each submission is handled on its own: whatever goes wrong with one is recorded for it
 (``one_submission``) and the others go on. The state file (cnnkit.hub.state) makes a restart resume
 where the service stopped. Every line of the log is printable ASCII (``OneLineFormatter``): a name or
 a reason a student controls cannot start a line of its own. docs/grading-on-submit.md is the
@@ -35,14 +36,14 @@ from pathlib import Path
 from cnnkit import course as kit
 from cnnkit.hub import feedback, intake, status
 from cnnkit.hub import policy as rules
-from cnnkit.hub.grading import Grader, outcome_score, restore
 from cnnkit.hub.state import GRADED_STATUSES, ServiceBusy, State, as_time, now
 from cnnkit.ingest.admit import quarantine_of
 from cnnkit.results import totals
+from cnnkit.scale.engine import Engine, Job, pack
 from cnnkit.scale.outcome import GRADED
-from cnnkit.scale.transport import pack
 
 LOG = Path("logs", "submit-service.log")
+GRADING_LOG = Path("logs", "submit-service-autograde.log")  # nbgrader's log of every submission the service graded
 SNAPSHOTS = Path("logs", "submit-service-intake")  # snapshots of the submissions accepted, until graded (0700)
 CHANGING_TRIES = 5  # looks that found a submission still changing before it is not graded for that
 log = logging.getLogger("cnnkit.hub.service")
@@ -73,7 +74,9 @@ class Service:
         self.snapshots = intake.private_folder(self.root / SNAPSHOTS)
         self.drop_unused_snapshots()
         self.changing = collections.Counter()  # submission name -> looks that found it changing
-        self.grader = Grader(self.root, self.assignment, workers or len(os.sched_getaffinity(0)))
+        self.workers = workers or len(os.sched_getaffinity(0))
+        self.engine = None  # started on first need (or by warm_up)
+        self.in_flight = {}  # submission name -> its row, for the submissions the engine is grading
         self.reload()
 
     def reload(self):
@@ -85,26 +88,35 @@ class Service:
         self.exchange = Path(exchange_root(config))
         self.inbound = intake.inbound_folder(self.exchange, self.course_id)
         self.outbound = self.exchange / self.course_id / "feedback"
+        if self.engine is not None:
+            self.engine.refresh()  # the course's files changed: the next jobs use them
+
+    def warm_up(self):
+        """The grading engine: its grading processes up, each with a kernel booted for the next submission."""
+        if self.engine is None:
+            self.engine = Engine(self.root, self.assignment, self.workers, keep_warm=True, force=True)
+        return self.engine
 
     def close(self):
-        self.grader.close()
+        if self.engine is not None:
+            self.engine.close()
         self.state.close()
 
     # ------------------------------------------------------------ one poll
 
-    def poll(self):
-        """One round: take in new submissions, grade, release, tell, until none is new; how many it finished."""
+    def poll(self, wait=0.0):
+        """One round: take in what is new, send what was accepted to the grading engine, take back what it
+        finished (waiting up to `wait` seconds for the first), release and tell. Whether there is more to do
+        (grading under way, or this round moved something on: a submission that waited may be next).
+
+        Nothing waits for a batch: a submission goes to the engine as soon as it is accepted, and its
+        feedback is released as soon as its grading comes back.
+        """
         self.reload()
-        finished = self.finish_graded()  # what a stopped service left half done
-        while True:
-            self.discover()  # again after each batch: what arrived while it was graded goes next
-            batch = self.next_batch()
-            if batch:
-                self.grade(batch)
-            # After the batch, so that each page shows the official score with its gradings in it.
-            finished += self.finish_graded() + self.tell_not_graded()
-            if not batch:
-                return finished
+        moved = self.finish_graded()  # what a stopped service left half done
+        self.discover()
+        moved += self.dispatch() + self.take_back(wait) + self.finish_graded() + self.tell_not_graded()
+        return bool(self.in_flight or moved)
 
     def discover(self):
         """Take in what is new in inbound, in the order it appeared; at most one accepted, ungraded, per student.
@@ -246,16 +258,17 @@ class Service:
 
     # ------------------------------------------------------------ grading
 
-    def next_batch(self):
-        """The earliest accepted submission of each student (a student's attempts are graded in order)."""
-        batch = {}
+    def waiting_rows(self):
+        """The earliest accepted submission of each student that the engine is not grading yet (a student's
+        attempts are graded in order: discover accepts one at a time)."""
+        rows = {}
         for row in self.state.rows(status="accepted"):
-            batch.setdefault(row["student"], row)
-        return list(batch.values())
+            rows.setdefault(row["student"], row)
+        return [row for row in rows.values() if row["name"] not in self.in_flight]
 
-    def grade(self, rows):
-        """Copy each submission into submitted/, grade them all as one batch, store each outcome."""
-        copied = []
+    def dispatch(self):
+        """Copy each accepted submission into submitted/ and submit it to the grading engine; how many."""
+        rows, copied = self.waiting_rows(), []
         for row in rows:
             with self.one_submission(row["name"], row["student"], "copying it into the course"):
                 self.copy_in(row)
@@ -264,30 +277,42 @@ class Service:
             if row not in copied:
                 self.settle(row["student"])  # no half-copied folder left in submitted/
         if not copied:
-            return
-        by_student = {row["student"]: row for row in copied}
-        self.sync_gradebook(list(by_student))
-        max_score = self.max_score()
-        log.info("grading %d submission(s): %s", len(copied), ", ".join(sorted(by_student)))
+            return len(rows)
+        self.sync_gradebook([row["student"] for row in copied])  # deadline and extensions, before the snapshot
+        engine = self.warm_up()
+        for row in copied:
+            with self.one_submission(row["name"], row["student"], "sending it to the grader"):
+                engine.submit(Job(row["student"], feedback=True, tag=row["name"]))
+                self.in_flight[row["name"]] = row
+                log.info("%s: grading attempt %d (%s)", row["student"], row["attempt"], row["name"])
+        return len(rows)
 
-        def keep(outcome):
-            row = by_student[outcome["student"]]
-            try:
-                return self.keep(row, outcome, max_score)
-            except Exception as error:
-                self.not_graded(row, "failed", f"the grading service failed on its result ({type(error).__name__})")
-                return False
+    def take_back(self, wait):
+        """Every grading the engine finished (waiting up to `wait` seconds for the first): stored, recorded,
+        its feedback released at once; how many."""
+        taken = 0
+        done = self.engine.next_finished(timeout=wait) if self.in_flight else None
+        while done is not None:
+            self.graded(self.in_flight.pop(done.job.tag), done.outcome)
+            taken += 1
+            done = self.engine.next_finished(timeout=0)
+        return taken
 
-        failed = []
-        for outcome, recorded in self.grader.grade(list(by_student), keep):
-            row = by_student[outcome["student"]]
-            if recorded:  # its feedback out now, not after the batch
-                with self.one_submission(row["name"], row["student"], "releasing its feedback"):
-                    self.release(self.state.row(row["name"]), record_again=False)
-            if self.state.row(row["name"])["status"] == "failed":
-                failed.append(outcome["student"])
-        for student in failed:
-            self.settle(student)  # their official attempt back in place of the failed one
+    def graded(self, row, outcome):
+        """One grading's outcome: kept and recorded, then the feedback out; or not graded, and the official
+        attempt back in place."""
+        append_log(self.root / GRADING_LOG, outcome)
+        try:
+            recorded = self.keep(row, outcome, self.max_score())
+        except Exception as error:
+            self.not_graded(row, "failed", f"the grading service failed on its result ({type(error).__name__})")
+            recorded = False
+        if recorded:
+            with self.one_submission(row["name"], row["student"], "releasing its feedback"):
+                self.engine.record(outcome)
+                self.release(self.state.row(row["name"]), record_again=False)
+        if self.state.row(row["name"])["status"] == "failed":
+            self.settle(row["student"])  # their official attempt back in place of the failed one
 
     def copy_in(self, row):
         """The accepted submission's snapshot into submitted/, with its official time; the student's quarantine
@@ -303,7 +328,8 @@ class Service:
             reason = f"the grader could not grade it ({outcome['status']}{': ' if outcome['message'] else ''}"
             self.not_graded(row, "failed", reason + f"{outcome['message']}); the instructor has been told")
             return False
-        score, penalty = outcome_score(outcome)
+        found = totals.state_totals(outcome["gradebook"])
+        score, penalty = round(found.total, 6), round(found.penalty, 6)
         submitted = pack(self.root / "submitted" / row["student"] / self.assignment)  # as graded: admitted
         self.state.save_outcome(
             row["name"], outcome, submitted=submitted, score=score, penalty=penalty, max_score=max_score
@@ -351,8 +377,7 @@ class Service:
         first, as when the service stopped before it had)."""
         student, outcome = row["student"], self.state.blob(row["name"], "outcome")
         if record_again:
-            with self.course() as course:
-                course.record(outcome)
+            self.warm_up().record(outcome)
         summary = self.summary(student)
         header = feedback.status_header(
             summary, feedback.attempt_line(row["attempt"], row["score"], row["max_score"], row["penalty"])
@@ -391,13 +416,11 @@ class Service:
                 continue
             chosen = next(r for r in graded if r["attempt"] == official.number)
             if not self.course_holds(student, chosen):
-                with self.course() as course:
-                    restore(
-                        course,
-                        self.state.blob(chosen["name"], "outcome"),
-                        self.state.blob(chosen["name"], "submitted"),
-                        self.state.blob(chosen["name"], "feedback"),
-                    )
+                self.warm_up().put_back(
+                    self.state.blob(chosen["name"], "outcome"),
+                    self.state.blob(chosen["name"], "submitted"),
+                    self.state.blob(chosen["name"], "feedback"),
+                )
                 log.info(
                     "%s: official attempt is %d (%s): put back into the course",
                     student,
@@ -414,15 +437,6 @@ class Service:
         except OSError:
             return False
         return held == rules.nbgrader_timestamp(as_time(row["submitted_at"]))
-
-    @contextlib.contextmanager
-    def course(self):
-        """The course as `nbgrader autograde` reads it, for writing one stored attempt into it."""
-        found = self.grader.course()
-        try:
-            yield found
-        finally:
-            found.close()
 
     def deadline_of(self, student):
         """The student's deadline, extension included (None without a policy deadline)."""
@@ -444,6 +458,14 @@ def kept_attempts(graded, official):
     return {official["name"], latest["name"]} | {row["name"] for row in graded if row["status"] != "done"}
 
 
+def append_log(path, outcome):
+    """nbgrader's log of one grading, appended for the instructor (the student's names in it are escaped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(f"===== {intake.printable(outcome['student'])}: {outcome['status']} ({outcome['seconds']:.1f} s")
+        handle.write(f" on {outcome['host']}) {intake.printable(outcome['message'])}\n{outcome['log']}\n")
+
+
 def digest(name):
     """A file name for a submission's snapshot (the submission's own name is the student's choice)."""
     return hashlib.sha256(name.encode()).hexdigest()[:32]
@@ -453,24 +475,29 @@ def digest(name):
 
 
 def run(service, poll_seconds, once, stop=None):
-    """Poll until stopped (or once). A failure in one poll is logged and the next poll tries again."""
+    """Poll until stopped (once: until nothing is left to grade). A failure in one poll is logged and the
+    next poll tries again. While grading is under way a poll waits for the next outcome (up to
+    poll_seconds), so each feedback goes out as soon as its grading is done."""
     stop = stop or threading.Event()
     if not once:
-        service.grader.ready()  # grading processes up and a kernel booted before the first submission
+        service.warm_up()  # grading processes up and a kernel booted before the first submission
     while not stop.is_set():
         try:
-            service.poll()
+            busy = service.poll(wait=poll_seconds)
         except rules.PolicyError as error:
             log.error("%s", error)
             if once:
                 return 1
+            busy = False
         except Exception:
             log.exception("poll failed; trying again in %g s", poll_seconds)
             if once:
                 return 1
-        if once:
+            busy = False
+        if once and not busy:
             return 0
-        stop.wait(poll_seconds)
+        if not busy:
+            stop.wait(poll_seconds)
     return 0
 
 
