@@ -47,6 +47,10 @@ IMPORTABLE = frozenset({".py", ".pyc", ".pyo", ".pyd", ".so", ".pth", ".egg", ".
 LINK_REFUSAL = "a symbolic link (links are never followed)"
 
 
+class AdmissionError(RuntimeError):
+    """A submission folder could be neither admitted nor set aside: grading must not start."""
+
+
 class Admission(Configurable):
     """What the admission gate lets into a submission folder; set in nbgrader_config.py (c.Admission.*)."""
 
@@ -198,8 +202,8 @@ def admit_all(root, assignment, settings=None):
     """Admit every submission of the assignment under root/submitted; {student: notes} for those that needed it.
 
     settings: an Admission (the course's nbgrader_config.py when None). A student folder that is a link,
-    or whose assignment folder is, is removed (its target is written down, never followed); one that cannot
-    be admitted entry by entry is set aside whole. Each student is admitted on their own.
+    or whose assignment folder is, is removed (its target is written down, never followed). AdmissionError
+    when a folder cannot be admitted at all (the grader does not own its copy): nothing is graded then.
     """
     root = Path(root)
     settings = settings or course_settings(root)
@@ -229,13 +233,16 @@ def admit_student(root, student, assignment, expected, settings):
     if not folder.is_dir():
         return []
     try:
+        os.chmod(folder, folder.stat().st_mode | stat.S_IRWXU)  # a copy keeps the student's mode
         return admit(folder, target, expected, settings)
     except OSError as error:
-        why = (
-            f"the admission gate could not go through it ({shown(str(error))}): nothing of it is graded; "
-            "look at it in quarantine and collect or submit it again"
-        )
-        return quarantine.store(target, [(folder, assignment, why)], settings.caps())
+        # Not a shape a student can give their folder (modes are repaired, no path grows with depth): the
+        # grader cannot manage its own copy. Fail closed rather than let nbgrader read it unchecked.
+        raise AdmissionError(
+            f"submitted/{student.name}/{assignment} could not be admitted ({shown(str(error))}): the batch "
+            "stops so that it is not graded unchecked; check that the grader owns it, or move it out of "
+            "submitted/, and start again"
+        ) from error
 
 
 def set_aside_invalid_id(root, student, settings):

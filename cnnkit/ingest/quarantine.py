@@ -53,9 +53,12 @@ def drain(top, take):
     """Empty the folder top and remove it, without recursion; take(path, label, info) for every non-folder.
 
     take must remove path (rename or unlink it). label is the entry's printable path below top.
-    Subfolders are renamed to the top level first, so every path used is top/<name>/<name> at most.
+    Subfolders are renamed to the top level first, so every path used is top/<name>/<name> at most. Each
+    folder is made readable and writable by its owner first (a copy keeps the student's modes, and the
+    grading service is no root).
     """
     top = Path(top)
+    os.chmod(top, stat.S_IRWXU)
     pending = [(top, "")]
     spare = 0
     while pending:
@@ -67,7 +70,9 @@ def drain(top, take):
             info = entry.stat(follow_symlinks=False)
             if not stat.S_ISDIR(info.st_mode):
                 take(Path(entry.path), inner, info)
-            elif folder == top:
+                continue
+            os.chmod(entry.path, stat.S_IRWXU)  # moving a folder rewrites its '..': it must be writable
+            if folder == top:
                 pending.append((Path(entry.path), inner))
             else:
                 while os.path.lexists(top / f".drain-{spare}"):

@@ -7,6 +7,10 @@ sizes; and the quarantine, one bounded, inert set per student, made without recu
 
 import json
 import os
+import shutil
+import tempfile
+import traceback
+from pathlib import Path
 
 import pytest
 
@@ -393,6 +397,52 @@ def test_the_notes_are_plain_json_of_printable_names(course):
     admit.admit_all(course, A)
     notes = json.loads((quarantined(course) / quarantine.NOTES_FILE).read_text())
     assert sorted(note["name"] for note in notes) == ["\\udcff.txt", "a\\nb.txt"]
+
+
+UNPRIVILEGED = 61_234  # any uid: root may take one without an account
+
+
+def run_as_owner(folder, action):
+    """action() in a forked child that owns folder's tree and is not root, as the hub's grading service is
+    not; the child's exit code (0: action returned)."""
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, UNPRIVILEGED, UNPRIVILEGED, follow_symlinks=False)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(UNPRIVILEGED)
+            os.setuid(UNPRIVILEGED)
+            action()
+            os._exit(0)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="taking another uid needs root")
+def test_folders_a_copy_left_read_only_are_still_set_aside_by_an_unprivileged_grader(tmp_path):
+    """A copy keeps the student's modes: a read-only submission folder, and read-only folders in it."""
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="cnnkit-admit-"))  # pytest's own folders are root's, 0700
+    try:
+        root = base / "course"
+        (root / "source" / A).mkdir(parents=True)
+        (root / "source" / A / NB).write_text("{}")
+        folder = root / "submitted" / "mallory" / A
+        (folder / "locked" / "inner").mkdir(parents=True)
+        (folder / "locked" / "inner" / "y.txt").write_text("y")
+        (folder / "extra.txt").write_text("x")
+        (folder / NB).write_text("{}")
+        for path in (folder / "locked" / "inner", folder / "locked", folder):
+            path.chmod(0o555)
+        assert run_as_owner(base, lambda: admit.admit_all(root, A)) == 0
+        assert listing(folder) == [NB]
+        notes = admit.admission_notes(root, "mallory", A)
+        assert [note["name"] for note in notes] == ["extra.txt", "locked"]
+        assert [item["path"] for item in notes[1]["inside"]["kept"]] == ["inner/y.txt"]
+    finally:
+        shutil.rmtree(base)
 
 
 def test_a_record_is_replaced_not_written_through_a_planted_link(tmp_path):
