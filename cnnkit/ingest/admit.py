@@ -48,7 +48,7 @@ LINK_REFUSAL = "a symbolic link (links are never followed)"
 
 
 class AdmissionError(RuntimeError):
-    """A submission folder could be neither admitted nor set aside: grading must not start."""
+    """A submission folder could not be admitted (the grader cannot manage its copy): grading must not start."""
 
 
 class Admission(Configurable):

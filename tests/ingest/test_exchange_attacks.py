@@ -259,3 +259,15 @@ def test_the_formgrader_serves_no_submitted_file_as_a_page(exchanged, formgrader
 def test_the_formgrader_still_serves_the_honest_submission(exchanged, formgrader):
     root = exchanged[0]
     assert served_type(formgrader, f"formgrader/submissions/{submission_id(root, HONEST)}/") == "text/html"
+
+
+def test_what_quarantine_keeps_is_served_as_no_page_even_by_its_new_name(exchanged, formgrader):
+    root = exchanged[0]
+    notes = admit.admission_notes(root, "mallory-active", A)
+    kept = [note["kept_as"] for note in notes if "kept_as" in note]
+    assert len(kept) == len(ACTIVE_FILES)
+    for name in kept:
+        path = f"..%2F..%2F..%2Fquarantine%2Fmallory-active%2F{A}%2F{name}"
+        assert served_type(formgrader, f"formgrader/submissions/{submission_id(root, 'mallory-active')}/{path}") == (
+            "application/octet-stream"
+        )
