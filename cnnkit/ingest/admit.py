@@ -201,13 +201,11 @@ def admit(folder, quarantine_folder, expected, settings=None):
 def admit_all(root, assignment, settings=None):
     """Admit every submission of the assignment under root/submitted; {student: notes} for those that needed it.
 
-    settings: an Admission (the course's nbgrader_config.py when None). A student folder that is a link,
-    or whose assignment folder is, is removed (its target is written down, never followed). AdmissionError
-    when a folder cannot be admitted at all (the grader does not own its copy): nothing is graded then.
+    settings: an Admission (the course's nbgrader_config.py when None). A student folder whose name is no
+    valid id is set aside whole; the others are admitted one by one (admit_one).
     """
     root = Path(root)
     settings = settings or course_settings(root)
-    expected = expected_files(root, assignment)
     found = {}
     submitted = root / "submitted"
     if not submitted.is_dir():
@@ -217,29 +215,39 @@ def admit_all(root, assignment, settings=None):
             label, notes = set_aside_invalid_id(root, student, settings)
             found[label] = notes
             continue
-        notes = admit_student(root, student, assignment, expected, settings)
+        notes = admit_one(root, assignment, student.name, settings)
         if notes:
             found[student.name] = notes
     return found
 
 
-def admit_student(root, student, assignment, expected, settings):
-    """The notes of one student's admission ([] when nothing was refused)."""
-    folder = Path(student.path) / assignment
-    target = quarantine_of(root, student.name, assignment)
-    if student.is_symlink() or folder.is_symlink():
-        link = Path(student.path) if student.is_symlink() else folder
+def admit_one(root, assignment, student, settings=None):
+    """Admit one student's submission folder (a valid id); its notes ([] when nothing was refused).
+
+    A student folder that is a link, or whose assignment folder is, is removed (its target written down,
+    never followed). AdmissionError when the folder cannot be admitted at all (the grader does not own its
+    copy): nothing may be graded then.
+    """
+    if not re.fullmatch(STUDENT_ID_PATTERN, student):
+        raise ValueError(f"{shown(student)!r} is not a valid student id: admit_all sets such folders aside")
+    root = Path(root)
+    settings = settings or course_settings(root)
+    outer = root / "submitted" / student
+    folder = outer / assignment
+    target = quarantine_of(root, student, assignment)
+    if outer.is_symlink() or folder.is_symlink():
+        link = outer if outer.is_symlink() else folder
         return quarantine.store(target, [(link, shown(link.name), LINK_REFUSAL)], settings.caps())
     if not folder.is_dir():
         return []
     try:
         os.chmod(folder, folder.stat().st_mode | stat.S_IRWXU)  # a copy keeps the student's mode
-        return admit(folder, target, expected, settings)
+        return admit(folder, target, expected_files(root, assignment), settings)
     except OSError as error:
         # Not a shape a student can give their folder (modes are repaired, no path grows with depth): the
         # grader cannot manage its own copy. Fail closed rather than let nbgrader read it unchecked.
         raise AdmissionError(
-            f"submitted/{student.name}/{assignment} could not be admitted ({shown(str(error))}): the batch "
+            f"submitted/{student}/{assignment} could not be admitted ({shown(str(error))}): grading "
             "stops so that it is not graded unchecked; check that the grader owns it, or move it out of "
             "submitted/, and start again"
         ) from error

@@ -271,6 +271,15 @@ def test_a_record_that_is_a_link_is_never_read(course, name):
     assert "symbolic link" in note["why"]
 
 
+def test_one_student_is_admitted_on_their_own_as_the_grading_engine_asks(course):
+    for student in ("alice", "mallory"):
+        (course / "submitted" / student / A / "evil.html").write_bytes(b"<script>alert(1)</script>")
+    assert [note["name"] for note in admit.admit_one(course, A, "mallory")] == ["evil.html"]
+    assert "evil.html" in listing(course / "submitted" / "alice" / A)  # not hers to admit yet
+    with pytest.raises(ValueError, match="not a valid student id"):
+        admit.admit_one(course, A, "../alice")
+
+
 def test_a_linked_student_folder_is_removed_and_its_target_kept(course):
     (course / "submitted" / "bob").symlink_to(course / "submitted" / "alice")
     notes = admit.admit_all(course, A)
