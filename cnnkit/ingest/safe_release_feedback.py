@@ -132,6 +132,9 @@ class SafeReleaseFeedback(ExchangeReleaseFeedback):
 
 def read_secret(folder):
     """The submission's secret as nbgrader reads it, or Unreleasable saying what is wrong with the file."""
+    if not os.path.lexists(folder / admit.SECRET):
+        where = "the admission gate sets aside one that is not nbgrader's: see quarantine/ and the run summary"
+        raise Unreleasable(f"it has no {admit.SECRET} ({where}); {RESUBMIT}")
     data = admit.read_record(folder / admit.SECRET, admit.RECORD_BYTES[admit.SECRET])
     problem = admit.record_problem(admit.SECRET, data)
     if problem:
