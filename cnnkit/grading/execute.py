@@ -30,6 +30,7 @@ Three things only make it faster, never change a result:
 The limits' defaults come from cnnkit.grading.time_policy; nbgrader_config.py sets them from there too.
 """
 
+import collections
 import copy
 import functools
 import shutil
@@ -372,10 +373,10 @@ class ContainedExecute(Execute):
         try:
             return super().execute_cell(cell, cell_index, *args, **kwargs)
         finally:
-            dropped = guard.take_dropped()
+            dropped = collections.Counter(guard.take_dropped())
             if dropped:
-                more = f" (and {len(dropped) - 1} more)" if len(dropped) > 1 else ""
-                self._note(cell.outputs, cell_index, f"{dropped[0]}{more} was set aside")
+                listed = "; ".join(f"{reason} (x{count})" if count > 1 else reason for reason, count in dropped.items())
+                self._note(cell.outputs, cell_index, f"messages from the kernel were set aside: {listed}")
 
     def process_message(self, msg, cell, cell_index):
         """nbclient's handling of a message from the kernel, for messages it can handle; a note for the others.

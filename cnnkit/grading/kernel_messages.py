@@ -92,7 +92,8 @@ class MessageGuard:
         except Unreadable as error:
             return self.set_aside(str(error))
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:  # signature, parts, header
-            return self.set_aside(f"a message jupyter_client cannot read ({type(error).__name__}: {str(error)[:80]})")
+            what = str(error).split(":")[0][:80]  # without the signature or the data that follows
+            return self.set_aside(f"a message jupyter_client cannot read ({type(error).__name__}: {what})")
         problem = envelope_problem(message, content)
         return self.set_aside(problem) if problem else message
 
