@@ -6,13 +6,17 @@ the step and the cell from the exception itself.
 """
 
 import logging
+import shutil
 import traceback
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_code_cell, new_notebook
 
+from cnnkit import course
 from cnnkit.scale.cause import keeping_cause
-from cnnkit.scale.outcome import FAILED, GRADED, REFUSED
+from cnnkit.scale.outcome import CRASHED, FAILED, GRADED, REFUSED
+from cnnkit.scale.pool import GradingProcess
+from cnnkit.scale.transport import pack
 from cnnkit.scale.worker import failure_message
 
 
@@ -70,3 +74,21 @@ def test_every_outcome_that_is_not_graded_says_why():
     )
     assert failure_message(FAILED, 1, "") == "nbgrader exited 1 without logging why"
     assert failure_message(REFUSED, "the sandbox cannot start", "") == "the sandbox cannot start"
+
+
+def test_a_grading_process_that_dies_leaves_its_last_words_in_the_message(tmp_path):
+    """A real grading process whose course configuration kills it as it loads: the outcome quotes it."""
+    course_copy = tmp_path / "course"
+    shutil.copytree(course.ROOT / "cnnkit", course_copy / "cnnkit", ignore=shutil.ignore_patterns("__pycache__"))
+    (course_copy / "nbgrader_config.py").write_text(
+        'import os, sys\nprint("Fatal: the course configuration stopped here", file=sys.stderr, flush=True)\nos._exit(3)\n'
+    )
+    bundle = tmp_path / "bundle.tar.gz"
+    bundle.write_bytes(pack(course_copy))
+    grader = GradingProcess(bundle, tmp_path / "workspace")
+    try:
+        outcome = grader.grade({"student": "ann"}, timeout=120)
+    finally:
+        grader.close()
+    assert outcome["status"] == CRASHED
+    assert outcome["message"].endswith("; its last words: Fatal: the course configuration stopped here")
