@@ -12,6 +12,8 @@ notebook, so the student was not graded at all. Here:
   nbclient ignores, and its reason is kept until ``MessageGuard.take_dropped()``, so that the cell it
   arrived during gets a note. JSON is read with the standard decoder, whose recursion limit stops it at
   any depth; what it returns is measured without recursion.
+- an execute_reply (the kernel's answer that a cell is done, which nbgrader and nbclient read on
+  trust) must have a status, and for an error its name, value and a bounded traceback;
 - ``message_problem(msg)`` says why a message that was read cannot be processed (an execution count or
   display id of the wrong type); ``INVALID_OUTPUT`` are the errors nbformat and nbclient raise when its
   content is not a valid output. ContainedExecute puts a note where such an output would have been.
@@ -23,7 +25,8 @@ from nbformat import ValidationError
 
 # What nbformat (schema) and nbclient (missing keys, wrong types) raise on content that is not an output.
 INVALID_OUTPUT = (ValidationError, KeyError, TypeError, AttributeError)
-DROPPED_TYPE = "cnnkit_dropped"  # the type of the stand-in for a message that could not be read
+DROPPED_TYPE = "cnnkit_dropped"
+MAX_REPLY_ERROR_CHARS = 1_000_000  # an execute_reply's error (a real one is a traceback of a few kilobytes)  # the type of the stand-in for a message that could not be read
 
 
 class Unreadable(ValueError):
@@ -124,7 +127,28 @@ def envelope_problem(message, content=True):
         return "a message whose parent header is not a Jupyter header"
     if content and not isinstance(message.get("content"), dict):
         return "a message whose content is not an object"
+    if content and header["msg_type"] == "execute_reply" and not is_execute_reply(message["content"]):
+        return "an execute_reply whose status or error is not one a kernel writes"
     return None
+
+
+def is_execute_reply(content):
+    """A reply nbclient and nbgrader can read: a status, and for an error its name, value and traceback.
+
+    (nbgrader copies the error of a reply into the cell, outside the cell's output budget: hence the bound.)
+    """
+    if not isinstance(content.get("status"), str):
+        return False
+    if content["status"] != "error":
+        return True
+    traceback = content.get("traceback")
+    return (
+        isinstance(content.get("ename"), str)
+        and isinstance(content.get("evalue"), str)
+        and isinstance(traceback, list)
+        and all(isinstance(line, str) for line in traceback)
+        and sum(map(len, traceback)) + len(content["evalue"]) <= MAX_REPLY_ERROR_CHARS
+    )
 
 
 def message_problem(msg):

@@ -141,3 +141,26 @@ def test_invalid_outputs_raise_what_contained_execute_replaces_by_a_note(msg_typ
 
     with pytest.raises(INVALID_OUTPUT):
         output_from_msg({"msg_type": msg_type, "header": {"msg_type": msg_type}, "content": content})
+
+
+@pytest.mark.parametrize(
+    "content, read",
+    [
+        ({"status": "ok", "execution_count": 3}, True),
+        ({"status": "error", "ename": "ValueError", "evalue": "x", "traceback": ["ValueError: x"]}, True),
+        ({}, False),  # nbgrader's on_cell_executed: KeyError 'status'
+        ({"status": ["ok"]}, False),
+        ({"status": "error"}, False),  # KeyError 'ename'
+        ({"status": "error", "ename": "E", "evalue": {"a": 1}, "traceback": "x"}, False),
+        ({"status": "error", "ename": "E", "evalue": "v", "traceback": ["x" * 600_000] * 2}, False),
+    ],
+    ids=["ok", "error", "empty", "list-status", "error-bare", "error-types", "error-huge"],
+)
+def test_a_forged_execute_reply_is_set_aside_and_the_real_one_awaited(content, read):
+    kernel, client = sessions()
+    checker = guard(client, 64)
+    message = receive(client, frames(kernel, "execute_reply", json.dumps(content).encode()))
+    assert (message["msg_type"] == "execute_reply") is read
+    assert checker.take_dropped() == (
+        [] if read else ["an execute_reply whose status or error is not one a kernel writes"]
+    )
