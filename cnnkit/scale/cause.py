@@ -3,7 +3,7 @@
 nbgrader's converter (``nbgrader.converters.base.BaseConverter.convert_notebooks``) catches the
 exception that stopped a submission, logs its traceback as text, removes the half-made output and, at
 the end, exits 1; the exception itself is not kept. While it logs "There was an error processing
-assignment", that exception is still the one being handled, so ``CauseKeeper``, a logging handler on
+assignment", that exception is still the one being handled, so ``CauseKeeper``, a logging filter on
 nbgrader's autograde logger, takes it from ``sys.exc_info()``: the cause is read from the exception
 and its traceback (the step and the cell), never parsed back out of the log's text. An error logged
 with no exception (nbgrader refusing before it converts anything) is kept as its message.
@@ -20,19 +20,25 @@ MAX_TEXT = 300
 KIT_MODULES = ("cnnkit", "nbgrader", "nbconvert", "nbclient", "nbformat", "jupyter_client")
 
 
-class CauseKeeper(logging.Handler):
-    """Keeps the first exception being handled when an error is logged, and the last error's words."""
+class CauseKeeper(logging.Filter):
+    """Keeps the first exception being handled when an error is logged, and the last error's words.
+
+    A filter on the logger, not a handler: the app's logging configuration (traitlets' dictConfig, as
+    the app initializes) replaces a logger's handlers but keeps its filters. It lets every record through.
+    """
 
     def __init__(self):
-        super().__init__(logging.ERROR)
+        super().__init__()
         self.error = None
         self.last_error = ""
 
-    def emit(self, record):
-        error = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
-        if error is not None and self.error is None:
-            self.error = error
-        self.last_error = str(record.msg if not record.args else record.getMessage())[:MAX_TEXT]
+    def filter(self, record):
+        if record.levelno >= logging.ERROR:
+            error = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+            if error is not None and self.error is None:
+                self.error = error
+            self.last_error = record.getMessage()[:MAX_TEXT]
+        return True
 
     def cause(self):
         """'<type>: <message> (in <step>, cell <n> ...)', the last error logged, or '' when none was."""
@@ -44,11 +50,11 @@ def keeping_cause(logger_name="AutogradeApp"):
     """A CauseKeeper on the named nbgrader app's logger (its class name) while the block runs."""
     keeper = CauseKeeper()
     log = logging.getLogger(logger_name)
-    log.addHandler(keeper)
+    log.addFilter(keeper)
     try:
         yield keeper
     finally:
-        log.removeHandler(keeper)
+        log.removeFilter(keeper)
 
 
 def describe(error):

@@ -12,7 +12,7 @@ import traceback
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnkit import course
+from cnnkit import compat, course
 from cnnkit.scale.cause import keeping_cause
 from cnnkit.scale.outcome import CRASHED, FAILED, GRADED, REFUSED
 from cnnkit.scale.pool import GradingProcess
@@ -52,7 +52,7 @@ def test_the_exception_its_step_and_its_cell_are_kept():
     assert keeper.cause() == (
         "ValueError: cannot create an OBJECT array from memory buffer (in Exploding, cell 2 (test_zero_pad))"
     )
-    assert keeper not in log.handlers
+    assert keeper not in log.filters
 
 
 def test_an_error_logged_without_an_exception_is_kept_as_its_words():
@@ -92,3 +92,12 @@ def test_a_grading_process_that_dies_leaves_its_last_words_in_the_message(tmp_pa
         grader.close()
     assert outcome["status"] == CRASHED
     assert outcome["message"].endswith("; its last words: Fatal: the course configuration stopped here")
+
+
+def test_the_cause_survives_the_apps_own_logging_setup(tmp_path):
+    """Real `nbgrader autograde` in this process (as a grading process runs it), on a course with nothing submitted."""
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(tmp_path))
+    with keeping_cause() as keeper:
+        code, log = compat.run_nbgrader_in(tmp_path, ["autograde", "ps1"])
+    assert code == 1 and "No notebooks were matched" in log
+    assert keeper.cause().startswith("No notebooks were matched by ")
