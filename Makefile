@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test sandbox system-deps hub hub-env hub-deps hub-test-deps hub-accounts hub-accounts-remove lint release samples autograde feedback grades scores report roster canvas moodle clean venv
+.PHONY: demo test sandbox system-deps labextension hub hub-env hub-deps hub-test-deps hub-accounts hub-accounts-remove lint release samples autograde feedback grades scores report roster canvas moodle clean venv
 
 venv: $(VENV)/.installed
 
@@ -48,15 +48,37 @@ node_modules/.installed: package.json package-lock.json  ## configurable-http-pr
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-hub-env:  ## The Python environment of every hub user, from requirements.txt (HUB_ENV; needs root)
+hub-env: labextension  ## The Python environment of every hub user, from requirements.txt, with the grading panel (HUB_ENV; needs root)
 	@cmp -s requirements.txt $(HUB_ENV)/requirements.txt || { \
 	  tools/system-deps.sh python3-venv && \
 	  $(HUB_PYTHON) -m venv $(HUB_ENV) && \
 	  $(HUB_ENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt && \
 	  cp requirements.txt $(HUB_ENV)/requirements.txt; }
+	@cmp -s $(LABEXT_WHEEL) $(HUB_ENV)/$(notdir $(LABEXT_WHEEL)) || { \
+	  $(HUB_ENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --force-reinstall $(LABEXT_WHEEL) && \
+	  cp $(LABEXT_WHEEL) $(HUB_ENV)/; }
+
+# ---- The grading panel for JupyterLab (labextension/, docs/hub.md): its npm packages pinned by its own
+# package-lock.json, the wheel's build requirements by build-constraints.txt. Built from scratch each time.
+LABEXT := labextension
+LABEXT_WHEEL := $(LABEXT)/dist/cnnkit_grading_panel-$(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' $(LABEXT)/package.json)-py3-none-any.whl
+LABEXT_SOURCES := $(addprefix $(LABEXT)/,package.json tsconfig.json rspack.config.js pyproject.toml build-constraints.txt install.json) \
+	$(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/* $(LABEXT)/cnnkit_grading_panel/*.py $(LABEXT)/jupyter-config/*/*)
+
+labextension: $(LABEXT_WHEEL)  ## The grading panel's wheel: npm ci, TypeScript, the prebuilt extension, the wheel
+
+$(LABEXT)/node_modules/.installed: $(LABEXT)/package.json $(LABEXT)/package-lock.json
+	tools/system-deps.sh npm
+	cd $(LABEXT) && npm ci --engine-strict --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT_WHEEL): $(LABEXT)/node_modules/.installed $(LABEXT_SOURCES) | $(VENV)/.installed
+	cd $(LABEXT) && npm run --silent clean && npm run --silent build
+	rm -rf $(LABEXT)/dist
+	cd $(LABEXT) && PIP_CONSTRAINT=build-constraints.txt $(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
 
 # The hub's browser test (tests/e2e/test_hub_journey.py) runs as root only (it creates accounts); so does this.
-hub-test-deps: node_modules/.installed
+hub-test-deps: node_modules/.installed labextension
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory hub-env; \
 	else echo "note: not root, so tests/e2e/test_hub_journey.py will be skipped (it creates Unix accounts)"; fi
 

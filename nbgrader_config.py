@@ -25,7 +25,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from cnnkit import sandbox  # noqa: E402
-from cnnkit.grading import batch, time_policy  # noqa: E402
+from cnnkit.grading import time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.feedback_page import FeedbackExporter  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
@@ -33,22 +33,30 @@ from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
 from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
 from cnnkit.grading.scrub import ScrubHiddenTests, WithholdOutputsAfterHiddenTests  # noqa: E402
 from cnnkit.grading.verify import VerifyResults  # noqa: E402
+from cnnkit.scale import course_start  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 c.CourseDirectory.course_id = "cnn-step-by-step"
 c.CourseDirectory.root = HERE
 # integrity.json (for the instructor) and the kit's marker are never copied into feedback.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "integrity.json", batch.MARKER]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "integrity.json",
+    course_start.MARKER,
+]
 
 # Every autograde batch starts with a gradebook backup (backups/) and regrades submissions whose
-# grading was interrupted; each finished submission gets a marker file (see cnnkit/grading/batch.py).
+# grading was interrupted; each finished submission gets a marker file (see cnnkit/scale/course_start.py).
 # nbgrader builds Autograde's exporter once per command, before it decides which submissions to skip:
-# batch.AutogradeStart (nbgrader's notebook exporter otherwise) runs batch.prepare_autograde then.
-c.Autograde.exporter_class = batch.AutogradeStart
+# course_start.AutogradeStart (nbgrader's notebook exporter otherwise) runs course_start.prepare then.
+c.Autograde.exporter_class = course_start.AutogradeStart
 # Collect copies links from the exchange as links; the admission gate moves them aside (docs/security.md).
 c.ExchangeFactory.collect = "cnnkit.ingest.collect.LinkSafeCollect"
-c.Autograde.post_convert_hook = batch.mark_graded
+c.Autograde.post_convert_hook = course_start.mark_graded
 
 # Running the student's notebook: a hung cell is interrupted after Execute.timeout seconds, and the
 # whole notebook gets ContainedExecute.notebook_budget seconds. Every time limit: cnnkit/grading/time_policy.py.

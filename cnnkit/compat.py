@@ -90,7 +90,7 @@ def check_grading():
         raise GradingApiChanged(f"cnnkit.grading needs {', '.join(missing)}, which the installed version lacks")
     if "pollinterval" not in inspect.signature(AsyncKernelManager._async_wait).parameters:
         raise GradingApiChanged("AsyncKernelManager._async_wait no longer takes pollinterval")
-    # cnnkit.grading.batch.AutogradeStart runs when the converter builds its exporter: that must come
+    # cnnkit.scale.course_start.AutogradeStart runs when the converter builds its exporter: that must come
     # before nbgrader decides which submissions to skip (convert_notebooks -> init_destination).
     start = inspect.getsource(BaseConverter.start)
     built, converted = start.find("self.exporter_class("), start.find("self.convert_notebooks()")

@@ -37,6 +37,7 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.validate_assignment": ("student", "grader"),
     "nbgrader.server_extensions.formgrader": ("grader",),
     "nbgrader.server_extensions.course_list": ("grader",),
+    "cnnkit_grading_panel": ("student",),
 }
 LAB_PLUGINS = {
     "@jupyter/nbgrader:assignment-list": ("student", "grader"),
@@ -45,7 +46,11 @@ LAB_PLUGINS = {
     "@jupyter/nbgrader:formgrader": ("grader",),
     "@jupyter/nbgrader:course-list": ("grader",),
     "@jupyter/nbgrader:create-assignment": ("grader",),
+    "@cnnkit/grading-panel:plugin": ("student",),
 }
+# The grading panel (labextension/, docs/hub.md): the service it asks (the name jupyterhub_config.py gives it).
+GRADING_SERVICE = "grader"
+GRADING_PANEL = Path("share", "jupyter", "labextensions", "@cnnkit", "grading-panel", "package.json")
 ROLES = ("student", "grader")
 # nbgrader_config.py's own section for the hub, and its commented line that the course directory's copy fills in.
 HUB_SECTION = "# --- JupyterHub deployment: issue 13 ---"
@@ -65,6 +70,12 @@ def check_environment(layout):
             f"{layout.python} does not run for other users (a folder on its way is closed to them, or its base "
             f"Python is under /root). Build it from a system Python: `make hub-env` (docs/hub.md)."
         )
+
+
+def check_grading_panel(layout):
+    """Say so when the users' environment lacks the grading panel (students then only have the Assignments tab)."""
+    if not (layout.env / GRADING_PANEL).exists():
+        print(f"note: the grading panel is not installed in {layout.env}: `make hub-env` installs it (docs/hub.md)")
 
 
 def proxy_runs_unprivileged(layout):
@@ -133,6 +144,17 @@ def server_config(role):
     }
 
 
+def grading_panel_config(layout):
+    """The students' grading panel: where its server extension asks the grading service, what it submits."""
+    prefix = f"/services/{GRADING_SERVICE}/"
+    return {
+        "status_url": f"{layout.service_url}{prefix}api/status",
+        "service_page": prefix,
+        "course_id": layout.course_id,
+        "assignment": course.ASSIGNMENT,
+    }
+
+
 def page_config(role):
     """labconfig/page_config.json of a role: the JupyterLab plugins switched off (true) or on (false)."""
     return {"disabledExtensions": {plugin: role not in roles for plugin, roles in LAB_PLUGINS.items()}}
@@ -153,7 +175,10 @@ def write_role_configs(layout):
         folder = layout.config_dir(role)
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         (folder / "nbgrader_config.py").write_text(nbgrader_config(layout, role))
-        (folder / "jupyter_server_config.json").write_text(json.dumps(server_config(role), indent=2) + "\n")
+        settings = server_config(role)
+        if role == "student":
+            settings["GradingPanel"] = grading_panel_config(layout)
+        (folder / "jupyter_server_config.json").write_text(json.dumps(settings, indent=2) + "\n")
         (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config(role), indent=2) + "\n")
         for path in [folder.parent, *folder.rglob("*"), folder]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -222,6 +247,7 @@ def prepare(layout, repo=course.ROOT):
     """Everything the hub needs on disk, as listed in the module's docstring; prints what it did."""
     unix.require_root("make hub")
     check_environment(layout)
+    check_grading_panel(layout)
     ensure_groups_and_service_account(layout)
     make_folders(layout)
     write_role_configs(layout)

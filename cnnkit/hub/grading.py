@@ -16,9 +16,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from cnnkit.grading import batch
 from cnnkit.results import totals
-from cnnkit.scale import coordinator
+from cnnkit.scale import course_start, engine
 from cnnkit.scale.course_view import Course
 from cnnkit.scale.outcome import ERROR, failure
 from cnnkit.scale.pool import GradingProcess, close_all
@@ -70,12 +69,12 @@ class Grader:
         grading is not written, so the student's official attempt stays in place.
         """
         processes = self.ready()
-        batch.prepare_autograde(self.root)
+        course_start.prepare(self.root, self.assignment)
         course = self.course()
         try:
             snapshot = gradebook_snapshot(course.sqlite_path())
             snapshot_path = write_once(self.scratch / f"gradebook-{snapshot[0]}.db", snapshot[1])
-            timeout = coordinator.default_timeout(course)
+            timeout = engine.default_timeout(course)
             for outcome in self.dispatch(course, students, snapshot_path, timeout, processes):
                 recorded = keep(outcome)
                 if recorded:

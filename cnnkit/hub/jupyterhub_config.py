@@ -89,3 +89,6 @@ if (COURSE_DIR / "cnnkit" / "hub" / "service.py").exists():
     ]
     # Every user may open the service's page (their attempts and official score); it shows each only their own.
     c.JupyterHub.extra_user_scopes = {"access:services!service=grader"}
+    # The grading panel in JupyterLab asks the service through the user's own server, with the server's token:
+    # the service's OAuth cookie is refused to a fetch() from JupyterLab (docs/hub.md, "The grading panel").
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=grader"]

@@ -9,6 +9,7 @@ import os
 import pwd
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -83,16 +84,25 @@ def remove_user(name):
     """Delete the account and its home; its processes are ended first (userdel refuses otherwise)."""
     if not user_exists(name):
         return False
-    for pid in pids_of(pwd.getpwnam(name).pw_uid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # ended meanwhile
+    end_processes(pwd.getpwnam(name).pw_uid)
     result = subprocess.run(["userdel", "--remove", name], check=False, capture_output=True, text=True)
     # userdel says "mail spool not found" and exits 12 for accounts without mail: the account is gone all the same.
     if user_exists(name):
         raise RuntimeError(f"userdel {name} failed: {result.stderr.strip()}")
     return True
+
+
+def end_processes(uid, timeout=10):
+    """SIGKILL every process of uid until /proc lists none: a killed process stays listed until its parent has
+    reaped it, and userdel refuses while one is (it happened when a test's hub had just stopped)."""
+    deadline = time.monotonic() + timeout
+    while (pids := pids_of(uid)) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # ended meanwhile
+        time.sleep(0.1)
 
 
 def pids_of(uid):

@@ -1,38 +1,32 @@
-"""The `autograde` command's coordinator: what to grade, jobs out, outcomes into the real course, one writer.
+"""The `autograde` command: select the submissions, submit them to the grading engine, record, summarize.
 
-``autograde(args)`` (called by ``python -m cnnkit autograde``) runs one batch:
+``autograde(args)`` (called by ``python -m cnnkit autograde``):
 
-1. start the grading processes (local pool) so they import nbgrader while this process reads the course;
-2. back up the gradebook and clear unfinished autograded folders (cnnkit.grading.batch.prepare_autograde);
-3. load the course's config as `nbgrader autograde` does and select the submissions with nbgrader's
-   own rules (cnnkit.scale.course_view);
-4. send every submission to a grading process (cnnkit.scale.pool, or Dask: cnnkit.scale.dask) and
-   record each outcome as it arrives: gradebook rows, autograded folder, progress line;
-5. write logs/autograde.log (nbgrader's log of every submission) and logs/autograde-outcomes.json
-   (cnnkit.scale.outcome), and print a summary.
+1. opens the grading engine (cnnkit.scale.engine) on the course: its grading processes start
+   importing nbgrader while it runs the course's start step (gradebook backup, admission,
+   unfinished work cleared) and reads the config as `nbgrader autograde` does;
+2. selects the submissions with nbgrader's own rules (cnnkit.scale.course_view) and submits one job each;
+3. records each outcome as it arrives (the engine is the gradebook's one writer) and shows progress;
+4. writes logs/autograde.log (nbgrader's log of every submission) and logs/autograde-outcomes.json
+   (cnnkit.scale.outcome), and prints a summary.
 
 Per-submission kill switch: cnnkit.grading.time_policy.kill_after, unless --timeout says otherwise.
 
-On a Dask cluster the coordinator is a TLS client with the course's client certificate
-(cnnkit.scale.tls); an address it will not use is refused before anything is read or written.
+On a Dask cluster the engine's jobs run as Dask tasks (cnnkit.scale.dask.ClusterRunner) and the
+coordinator is a TLS client with the course's client certificate (cnnkit.scale.tls); an address it
+will not use is refused before anything is read or written.
 """
 
 import fnmatch
 import os
-import shutil
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 from cnnkit import compat
-from cnnkit.grading import batch, time_policy
 from cnnkit.scale import outcome as outcomes_file
-from cnnkit.scale.course_view import Course
+from cnnkit.scale.engine import Engine, Job
 from cnnkit.scale.outcome import GRADED, REFUSED
-from cnnkit.scale.pool import LocalPool
 from cnnkit.scale.progress import Progress
-from cnnkit.scale.transport import course_bundle, gradebook_snapshot, write_once
 
 OUTCOMES = Path("logs", "autograde-outcomes.json")  # relative to the course root
 
@@ -49,39 +43,48 @@ def autograde(args):
     dask, scheduler, tls, allow_plain_tcp_on_loopback, scratch, log (see cnnkit.cli).
     """
     root = Path(args.root).resolve()
-    security = cluster_security(args, root)
-    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="cnnkit-autograde-"))
-    scratch.mkdir(parents=True, exist_ok=True)
+    runner = cluster_runner(args, cluster_security(args, root))
     log = args.log or root / "logs" / "autograde.log"
-    pool = course = None
+    check_nbgrader()
     outcomes = []
     try:
-        bundle = course_bundle(root)
-        if not (args.dask or args.scheduler):
-            bundle_path = write_once(scratch / f"course-{bundle[0]}.tar.gz", bundle[1])
-            pool = LocalPool(bundle_path, scratch, pool_size(args, root))
-            pool.start()
-        check_nbgrader()
-        batch.prepare_autograde(root)
-        course = Course(root, args.assignment, args.force)
-        snapshot = gradebook_snapshot(course.sqlite_path())
-        students = course.select(args.student or ())
-        if not students:
-            print("Nothing to autograde (every submission is already autograded; --force regrades).")
-            return 0
-        started = time.perf_counter()
-        grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes, security)
-        return summarize(outcomes, students, time.perf_counter() - started, log)
+        with Engine(
+            root,
+            args.assignment,
+            pool_size(args, root),
+            cluster=runner,
+            timeout=args.timeout,
+            force=args.force,
+            scratch=args.scratch,
+        ) as engine:
+            students = engine.course.select(args.student or ())
+            if not students:
+                print("Nothing to autograde (every submission is already autograded; --force regrades).")
+                return 0
+            started = time.perf_counter()
+            grade_all(engine, students, outcomes, where(args, engine))
+            return summarize(outcomes, students, time.perf_counter() - started, log)
     finally:
-        if pool is not None:
-            pool.close()
-        if course is not None:
-            course.close()
-        if not args.scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
         if outcomes:
             outcomes_file.write_log(log, outcomes)
             outcomes_file.write_outcomes(root / OUTCOMES, args.assignment, outcomes)
+
+
+def cluster_runner(args, security):
+    """The engine's Dask runner for --dask or --scheduler (None: grading processes on this machine)."""
+    if not (args.dask or args.scheduler):
+        return None
+    from cnnkit.scale.dask import ClusterRunner  # distributed is slow to import: only for --dask
+
+    return ClusterRunner(args.scheduler, args.workers, security)
+
+
+def where(args, engine):
+    if args.scheduler:
+        return f"on the Dask cluster at {args.scheduler}"
+    if args.dask:
+        return "on a local Dask cluster"
+    return f"with {engine.runner.workers} worker(s)"
 
 
 def cluster_security(args, root):
@@ -126,45 +129,22 @@ def pool_size(args, root):
     return max(1, min(workers, len(submitted))) if submitted else workers
 
 
-def default_timeout(course):
-    """Seconds a submission may take before its grading process is killed: the time policy's kill_after.
+def grade_all(engine, students, outcomes, place):
+    """Submit every student, record each outcome as it arrives, show progress.
 
-    Stock nbgrader bounds a notebook by its config (ContainedExecute.notebook_budget, else
-    Execute.timeout per code cell); the kill comes well after that bound.
+    Outcomes are appended to `outcomes` as they are recorded, so an interrupted run still logs them.
+    A refusal (the configuration refuses to grade here) stops the run: as stock, nothing more is graded.
     """
-    config = course.app.config
-    budget = config.ContainedExecute.get("notebook_budget")
-    cells = 1 if budget else course.code_cells()  # counted only when no notebook budget bounds the notebook
-    return time_policy.kill_after(budget, config.Execute.get("timeout"), cells)
-
-
-def grade_all(course, students, bundle, snapshot, pool, scratch, args, outcomes, security=None):
-    """Dispatch every student, record each outcome as it arrives (the single writer), show progress.
-
-    Outcomes are appended to `outcomes` as they are recorded, so an interrupted batch still logs them.
-    security: Dask's, for the cluster (cluster_security).
-    """
-    stop = threading.Event()
-    timeout = args.timeout or default_timeout(course)
-    if pool is None:
-        from cnnkit.scale import dask as dask_grading  # distributed is slow to import: only for --dask
-
-        where = f"the Dask cluster at {args.scheduler}" if args.scheduler else "a local Dask cluster"
-        print(f"Autograding {len(students)} submission(s) on {where}, at most {timeout:g} s each")
-        stream = dask_grading.run(students, course, bundle, snapshot, timeout, args, stop, security)
-    else:
-        print(
-            f"Autograding {len(students)} submission(s) with {len(pool.graders)} worker(s), at most {timeout:g} s each"
-        )
-        snapshot_path = write_once(scratch / f"gradebook-{snapshot[0]}.db", snapshot[1])
-        stream = pool.run(course, students, snapshot_path, timeout, stop)
+    print(f"Autograding {len(students)} submission(s) {place}, at most {engine.timeout:g} s each")
+    for student in students:
+        engine.submit(Job(student))
     progress = Progress(len(students))
-    for outcome in stream:
-        if outcome["status"] == REFUSED:
-            stop.set()  # the configuration refuses to grade here: as stock, grade nothing more
-        else:
-            course.record(outcome)
+    for finished in engine.finished():
+        outcome = finished.outcome
         outcomes.append(outcome)
+        if outcome["status"] == REFUSED:
+            return
+        engine.record(outcome)
         progress.update(outcome)
 
 

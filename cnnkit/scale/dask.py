@@ -1,13 +1,14 @@
 """Autograde on a Dask cluster: the kit's grading processes, run by Dask workers anywhere.
 
-``python -m cnnkit autograde --scheduler tcp://host:8786`` (or ``--dask`` for a
-``distributed.LocalCluster`` on this machine) sends every submission to the cluster as one
-task. Workers need this repository's requirements installed, and nothing else of it:
+``python -m cnnkit autograde --scheduler tls://host:8786`` (or ``--dask`` for a
+``distributed.LocalCluster`` on this machine) runs the grading engine's jobs (cnnkit.scale.engine)
+on the cluster (``ClusterRunner``), one task per submission, sent as soon as the engine has it.
+Workers need this repository's requirements installed, and nothing else of it:
 
 - a worker plugin (``InstallKit``, pickled by value, so a worker without cnnkit can load it)
   brings the course bundle (nbgrader_config.py, cnnkit, source/, release/) and the gradebook
-  snapshot to every worker, present and future, once per batch; it unpacks the kit into
-  the worker's own directory and puts it on the worker's sys.path;
+  snapshot to every worker, present and future, again whenever a job needs a newer one; it
+  unpacks the kit into the worker's own directory and puts it on the worker's sys.path;
 - each task (a closure, so that the scheduler, which has no cnnkit either, can unpickle it)
   calls ``cnnkit.scale.dask.grade_on_worker`` with one submission (bytes), from the kit
   InstallKit unpacked: each worker thread keeps one long-lived grading process
@@ -16,7 +17,8 @@ task. Workers need this repository's requirements installed, and nothing else of
 - outcomes come back as bytes and the client (the coordinator) is the only writer of the
   gradebook, exactly as with the local pool.
 
-This module depends on the pool, the transport and the outcome only; the coordinator imports it.
+This module depends on the pool and the outcome only; the coordinator imports it and hands the
+runner to the engine.
 Parallelism is the cluster's: one grading process per worker thread. Start workers with
 ``--nthreads 1 --nworkers <cores>`` (more threads per worker also work: each thread has its
 own grading process).
@@ -27,11 +29,12 @@ import os
 import shutil
 import sys
 import tarfile
+import threading
 import uuid
 from pathlib import Path
 
 import cloudpickle
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
 from cnnkit import compat
 from cnnkit.compat import forget_package
@@ -43,44 +46,81 @@ KIT_FOLDER = "cnnkit-grading"  # in a worker's local directory; not importable a
 POOL_MODULE = "cnnkit.scale.pool"  # where a worker's grading processes of an earlier kit are kept
 
 
-def run(students, course, bundle, snapshot, timeout, args, stop, security=None):
-    """Grade students on the cluster; yields outcomes as they finish (failures as outcomes too).
+class ClusterRunner:
+    """The grading engine's jobs (cnnkit.scale.engine) run as Dask tasks, each finished one handed back.
 
-    course: a cnnkit.scale.course_view.Course (makes the jobs); bundle and snapshot: (digest, bytes);
-    args.scheduler (an address, or None for a LocalCluster of args.workers processes); stop: an Event;
-    security: Dask's Security the client connects with (cnnkit.scale.tls; the coordinator checked the
-    address), and for a LocalCluster the one all its processes use.
+    scheduler: an address, or None for a LocalCluster of `workers` processes; security: Dask's Security
+    the client connects with (cnnkit.scale.tls; the coordinator checked the address), and for a
+    LocalCluster the one all its processes use.
     """
-    cluster = None if args.scheduler else local_cluster(args.workers, security)
-    client = Client(args.scheduler or cluster, security=security, timeout="60s")
-    try:
-        install_kit(client, bundle, snapshot)
+
+    def __init__(self, scheduler, workers, security=None):
+        self.scheduler, self.workers, self.security = scheduler, workers, security
+        self.cluster = self.client = None
+        self.installed = None  # (bundle digest, snapshot digest) InstallKit put on the workers
+        self.futures = set()
+        self.thread = None
+
+    def start(self, engine):
+        self.cluster = None if self.scheduler else local_cluster(self.workers, self.security)
+        self.client = Client(self.scheduler or self.cluster, security=self.security, timeout="60s")
+        self.thread = threading.Thread(target=self._serve, args=(engine,), daemon=True, name="dask-runner")
+        self.thread.start()
+
+    def _serve(self, engine):
+        """Send each job to the cluster as it comes; its outcome goes back to the engine when its task ends."""
         grade = task_function()
-        futures = {
-            client.submit(
+        while not engine.stopped.is_set():
+            work = engine.next_work()
+            if work is not None:
+                self._send(engine, grade, work)
+
+    def _send(self, engine, grade, work):
+        snapshot_digest = work.payload["snapshot_digest"]
+        try:
+            self._install(engine.bundle, snapshot_digest, work.payload["snapshot"])
+            future = self.client.submit(
                 grade,
-                course.job(student, None),
-                timeout,
-                bundle[0],
-                snapshot[0],
-                key=f"autograde-{student}-{uuid.uuid4().hex[:8]}",
+                {**work.payload, "snapshot": None},
+                engine.timeout,
+                engine.bundle[0],
+                snapshot_digest,
+                key=f"autograde-{work.job.student}-{uuid.uuid4().hex[:8]}",
                 pure=False,
-            ): student
-            for student in students
-        }
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except Exception as error:  # a lost worker, a serialization problem: that submission only
-                outcome = failure(futures[future], ERROR, f"Dask: {type(error).__name__}: {error}")
-            yield outcome
-            if stop.is_set():
-                client.cancel(list(futures))
-                return
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            )
+        except Exception as error:  # the cluster refused the job: that submission only
+            engine.hand_back(work.job, failure(work.job.student, ERROR, f"Dask: {type(error).__name__}: {error}"))
+            return
+        self.futures.add(future)
+        future.add_done_callback(lambda done: self._finished(engine, work.job, done))
+
+    def _finished(self, engine, job, future):
+        self.futures.discard(future)
+        try:
+            outcome = future.result()
+        except Exception as error:  # a lost worker, a serialization problem: that submission only
+            outcome = failure(job.student, ERROR, f"Dask: {type(error).__name__}: {error}")
+        engine.hand_back(job, outcome)
+
+    def _install(self, bundle, snapshot_digest, snapshot_path):
+        """Put the course bundle and this gradebook snapshot on every worker (again only when one changed)."""
+        if self.installed != (bundle[0], snapshot_digest):
+            snapshot = (snapshot_digest, Path(snapshot_path).read_bytes())
+            install_kit(self.client, (bundle[0], Path(bundle[1]).read_bytes()), snapshot)
+            self.installed = (bundle[0], snapshot_digest)
+
+    def refresh(self, engine):
+        """Nothing to do: the next job installs the new bundle."""
+
+    def close(self):
+        if self.client is not None:
+            if self.futures:
+                self.client.cancel(list(self.futures))
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
 
 def local_cluster(workers, security=None):

@@ -18,13 +18,29 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import TypedDict
 
 GRADED, FAILED, TIMED_OUT, CRASHED, REFUSED, ERROR = "graded", "failed", "timed out", "crashed", "refused", "error"
 STATUSES = (GRADED, FAILED, TIMED_OUT, CRASHED, REFUSED, ERROR)
 RECORD_FIELDS = ("student", "status", "message", "seconds", "host")
 
 
-def failure(student, status, message, seconds=0.0, log=""):
+class Outcome(TypedDict):
+    """What grading one submission produced (see the module's docstring for each field)."""
+
+    student: str
+    status: str  # one of STATUSES
+    message: str  # why it was not graded (empty when graded)
+    gradebook: dict | None  # cnnkit.scale.gradebook_writer's submission state
+    autograded: bytes | None  # the autograded folder, pack() bytes
+    feedback: bytes | None  # the feedback folder, pack() bytes
+    log: str
+    scratch_root: str | None
+    host: str
+    seconds: float
+
+
+def failure(student, status, message, seconds=0.0, log="") -> Outcome:
     """An outcome for a submission nbgrader did not finish with."""
     return {
         "student": student,

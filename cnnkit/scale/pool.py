@@ -1,17 +1,16 @@
 """The parent side of grading processes: start one, send it a job, wait at most the timeout, kill it.
 
 - ``GradingProcess``: one long-lived grading process (cnnkit.scale.worker) with a private scratch
-  course; started on first use, and again after it was killed (timeout) or died (crash).
-- ``LocalPool``: N of them on this machine, each fed by a thread of the coordinator.
+  course; started on first use, and again after it was killed (timeout) or died (crash). The
+  grading engine's local runner (cnnkit.scale.engine) keeps one per core, each fed by a thread.
 - ``grade_here``: this thread's own GradingProcess (Dask workers run tasks in threads).
 
 A grading process speaks through a socket pair with pickled dicts, so the same class runs
-in the coordinator (local pool) and inside Dask workers (cnnkit.scale.dask).
+beside the engine and inside Dask workers (cnnkit.scale.dask).
 """
 
 import atexit
 import os
-import queue
 import shutil
 import socket
 import subprocess
@@ -148,55 +147,6 @@ def close_all(graders):
         grader.release()
     for grader in graders:
         grader.close()
-
-
-class LocalPool:
-    """`workers` grading processes on this machine, each fed by a thread of the coordinator."""
-
-    def __init__(self, bundle_path, scratch, workers):
-        self.graders = [
-            GradingProcess(bundle_path, Path(tempfile.mkdtemp(prefix="grader-", dir=scratch))) for _ in range(workers)
-        ]
-
-    def start(self):
-        """Start every process now: they import nbgrader while the coordinator reads the course."""
-        for grader in self.graders:
-            grader.start()
-
-    def run(self, course, students, snapshot_path, timeout, stop):
-        """Grade students; yields outcomes as they come (a crashed or killed process is restarted).
-
-        course.job(student, snapshot_path) makes each job; stop (a threading.Event) ends the batch early.
-        """
-        todo, done = queue.Queue(), queue.Queue()
-        for student in students:
-            todo.put(student)
-
-        def work(grader):
-            while not stop.is_set():
-                try:
-                    student = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    # A grading process starts a spare kernel for its next job; not after the last one.
-                    job = {**course.job(student, str(snapshot_path)), "spare_kernel": not todo.empty()}
-                    done.put(grader.grade(job, timeout))
-                except Exception as error:  # the kit's own failure: report it, keep the pool going
-                    done.put(failure(student, ERROR, f"{type(error).__name__}: {error}"))
-
-        threads = [threading.Thread(target=work, args=(grader,), daemon=True) for grader in self.graders]
-        for thread in threads:
-            thread.start()
-        for _ in students:
-            yield done.get()
-            if stop.is_set():
-                break
-        for thread in threads:
-            thread.join()
-
-    def close(self):
-        close_all(self.graders)
 
 
 # Grading processes of this Python process, one per thread (Dask workers run tasks in threads).

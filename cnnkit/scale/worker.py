@@ -197,8 +197,8 @@ def autograde_in_process(course_root, assignment, db_url, spare_dir=""):
     way the CLI loads it. Only the database is pinned to the scratch copy: whatever db_url
     the config names, a grading process never writes the real gradebook. spare_dir: where
     ContainedExecute starts a spare kernel for the next job (ignored by other Execute steps).
-    The batch's start (gradebook backup, unfinished folders cleared) is the coordinator's, done
-    once on the real course, so cnnkit.grading.batch.AutogradeStart skips it in the scratch course.
+    The course's start step (gradebook backup, admission, unfinished folders cleared) is done
+    once on the real course by the engine, so cnnkit.scale.course_start.AutogradeStart skips it in the scratch course.
     """
     argv = [
         "autograde",

@@ -38,6 +38,10 @@ def require_root_and_environment():
         pytest.fail(
             f"no hub environment at {env}: `make hub-env` (a prerequisite of make test) builds it", pytrace=False
         )
+    if not (env / deploy.GRADING_PANEL).exists():
+        pytest.fail(
+            f"the grading panel is not installed in {env}: `make hub-env` (make test runs it) does", pytrace=False
+        )
     if not HubLayout().proxy_command.exists():
         pytest.fail("configurable-http-proxy is not installed: `npm ci` (make test runs it)", pytrace=False)
 
@@ -278,3 +282,77 @@ def validate(page, panel):
 def close_dialog(page):
     page.keyboard.press("Escape")
     expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+# ---------------------------------------------------------------- the grading panel (labextension/, docs/hub.md)
+
+
+def grading_panel(page):
+    return page.locator("#cnnkit-grading-panel")
+
+
+def panel_button(page, action):
+    """One of the panel's buttons: get, open, submit, feedback."""
+    return grading_panel(page).locator(f"button[data-action={action}]")
+
+
+def panel_fact(page, key):
+    """One value of the panel's list: official, latest, penalty, attempts-left, deadline, next-allowed."""
+    return grading_panel(page).locator(f'dd[data-fact="{key}"]')
+
+
+def panel_headline(page):
+    return grading_panel(page).locator(".cnnkit-GradingPanel-title")
+
+
+def get_assignment_from_panel(page):
+    """The panel's "Get the assignment": nbgrader fetches it and the notebook opens; then all tabs are closed,
+    so that the test may write the notebook's file behind JupyterLab's back."""
+    panel_button(page, "get").click()
+    expect(panel_button(page, "submit"), "the panel did not show Submit after getting the assignment").to_be_visible()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=NOTEBOOK)
+    expect(tab, "the panel did not open the notebook it got").to_be_visible()
+    page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
+    page.locator('li[data-command="application:close-all"]').click()
+    expect(tab).to_have_count(0)
+
+
+def submit_from_panel(page, screenshot_name=None):
+    """Press the panel's Submit and confirm its warning; returns the warning dialog's text.
+
+    screenshot_name: a screenshot of the dialog, taken before it is confirmed.
+    """
+    panel_button(page, "submit").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog, "no warning before this submission").to_be_visible()
+    text = dialog.inner_text()
+    if screenshot_name:
+        screenshot(page, screenshot_name)
+    dialog.get_by_role("button", name="Submit anyway").click()
+    expect(dialog).to_have_count(0)
+    return text
+
+
+def wait_for_panel_phase(page, phase):
+    """The panel's phase once it is `phase`, without reloading anything (the panel polls the service)."""
+    expect(grading_panel(page), f"the panel never said {phase}").to_have_attribute(
+        "data-phase", phase, timeout=GRADING_TIMEOUT_S * 1000
+    )
+
+
+def open_feedback_from_panel(page):
+    """The panel's "Open feedback": the newest feedback page in JupyterLab's HTML viewer; returns its text.
+
+    A "not graded" page is placed a moment after the service decides: the panel says "no feedback yet"
+    until then, and the button is pressed again.
+    """
+    viewer = page.frame_locator(".jp-HTMLViewer iframe").locator("body")
+    deadline = time.monotonic() + 60
+    while True:
+        panel_button(page, "feedback").click()
+        try:
+            expect(viewer).to_contain_text(course.ASSIGNMENT, timeout=10_000)
+            return viewer.inner_text()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise

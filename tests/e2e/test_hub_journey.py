@@ -3,7 +3,10 @@ the instructor sees the submissions in the formgrader and exports grades (issue 
 
 One hub for the module (cnnkit.hub's own `make hub` code, in a temporary root, on free loopback ports)
 with throwaway Unix accounts: an instructor and three students, removed afterwards even when a test fails.
-The course's policy is set to one graded attempt, so the third student's second submission is past it.
+The course's policy is set to one graded attempt, so the third student's second submission is past it;
+that student works from the grading panel (labextension/): warned before the last graded attempt, then
+"Being graded" and the score appear without reloading; warned again (no attempt left, deadline passed),
+then "Not graded" and its feedback. Graders do not get the panel.
 Screenshots and the hub's and service's logs go to test-artifacts/hub/. Runs as root (CI does); skipped otherwise.
 """
 
@@ -27,7 +30,10 @@ PEOPLE = {
     "student2": ("Alan", "Turing", "student"),
     "student3": ("Grace", "Hopper", "student"),
 }
-POLICY = ["c.SubmitPolicy.max_graded_attempts = 1"]
+# The deadline is far off: every submission is on time; the panel's warning of a deadline passed is seen by
+# setting the browser's clock past it (the panel compares the service's deadline with the student's clock).
+DEADLINE = "2099-12-31 23:59 UTC"
+POLICY = ["c.SubmitPolicy.max_graded_attempts = 1", f'c.SubmitPolicy.deadline = "{DEADLINE}"']
 MAX_SCORE = sum(notebook.points().values())
 # The slip student2 makes in conv_forward, and the hint the feedback must name it with (cnnkit/spec/table.py).
 SLIPS = [("vert_start = h * stride", "vert_start = h"), ("horiz_start = w * stride", "horiz_start = w")]
@@ -77,6 +83,11 @@ def status_page_text(page, hub):
 
 def test_student_fetches_types_validates_submits_and_gets_the_official_score(page, hub):
     hub_ui.log_in(page, hub, "student1")
+    panel = hub_ui.grading_panel(page)
+    expect(panel, "the grading panel is not open at the student's first start").to_be_visible()
+    expect(hub_ui.panel_headline(page)).to_have_text("Not submitted yet")
+    expect(hub_ui.panel_button(page, "get")).to_be_visible()
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0)
     screenshot(page, "01-student1-lab")
     hub_ui.open_assignments_tab(page)
     hub_ui.fetch_assignment(page)
@@ -123,21 +134,40 @@ def test_a_mistake_is_named_in_the_feedback(page, hub):
     assert f"{MAX_SCORE:g} of {MAX_SCORE:g}" not in feedback, "a submission with a mistake got full marks"
 
 
-def test_a_submission_past_the_attempt_limit_is_not_graded_and_the_student_is_told(page, hub):
+def test_from_the_grading_panel_a_student_is_warned_sees_being_graded_then_the_score_and_past_the_limit_not_graded(
+    page, hub
+):
     hub_ui.log_in(page, hub, "student3")
-    hub_ui.open_assignments_tab(page)
-    hub_ui.fetch_assignment(page)
+    panel = hub_ui.grading_panel(page)
+    expect(panel, "the grading panel is not open at the student's first start").to_be_visible()
+    expect(panel).to_have_attribute("data-phase", "not-submitted")
+    hub_ui.get_assignment_from_panel(page)
     write_fetched_notebook(hub, "student3", notebook.solutions())
-    hub_ui.submit_assignment(page)
-    hub_ui.wait_for_feedback(page, count=1)
-    hub_ui.submit_assignment(page)  # the second attempt: the policy grades one
-    hub_ui.wait_for_feedback(page, count=2)
-    feedback = hub_ui.fetch_feedback(page)
-    screenshot(page, "07-student3-past-the-limit")
+
+    warning = hub_ui.submit_from_panel(page, "07-student3-last-attempt-warning")
+    assert "This is your last graded attempt" in warning, warning
+    expect(hub_ui.panel_headline(page)).to_have_text("Being graded")
+    expect(page.locator(".cnnkit-GradingStatus")).to_have_text("Being graded…")
+    screenshot(page, "08-student3-being-graded")
+    hub_ui.wait_for_panel_phase(page, "graded")
+    expect(hub_ui.panel_headline(page)).to_have_text(f"Graded: {MAX_SCORE:g} of {MAX_SCORE:g}")
+    expect(hub_ui.panel_fact(page, "official")).to_contain_text(f"{MAX_SCORE:g} of {MAX_SCORE:g} (attempt 1")
+    expect(hub_ui.panel_fact(page, "attempts-left")).to_have_text("0")
+    expect(page.locator(".cnnkit-GradingStatus")).to_have_text(f"Graded: {MAX_SCORE:g} of {MAX_SCORE:g}")
+    screenshot(page, "09-student3-graded-in-the-panel")
+
+    page.clock.set_fixed_time("2100-01-02T00:00:00Z")  # the student's clock, past the deadline
+    warning = hub_ui.submit_from_panel(page, "10-student3-no-attempt-left-warning")
+    assert "no graded attempts left: this submission will not be graded" in warning, warning
+    assert "has passed: this submission is late" in warning, warning
+    hub_ui.wait_for_panel_phase(page, "not-graded")
+    expect(panel.locator(".cnnkit-GradingPanel-detail")).to_contain_text("attempt limit reached")
+    feedback = hub_ui.open_feedback_from_panel(page)
+    screenshot(page, "11-student3-past-the-limit")
     assert "This submission was not graded: attempt limit reached" in feedback, feedback[:2000]
 
     status = status_page_text(page, hub)
-    screenshot(page, "08-student3-status-page")
+    screenshot(page, "12-student3-status-page")
     assert "attempts left: 0" in status and "not graded" in status, status
     assert f"{MAX_SCORE:g} of {MAX_SCORE:g} (attempt 1)" in status, "the first, graded attempt should still count"
 
@@ -153,7 +183,7 @@ def test_instructor_sees_named_submissions_in_the_formgrader_and_exports_grades(
         expect(row).to_contain_text(f"{last}, {first}")
         expect(row.locator("td.status")).to_have_text("graded")
     assert "None, None" not in page.locator("#main-table").inner_text()
-    screenshot(page, "09-instructor-formgrader-submissions")
+    screenshot(page, "13-instructor-formgrader-submissions")
 
     # grades.csv from a terminal in the instructor's JupyterLab (its folder is the course directory).
     page.goto(hub.url(f"user/{hub.name('instructor')}/lab"))
@@ -162,10 +192,13 @@ def test_instructor_sees_named_submissions_in_the_formgrader_and_exports_grades(
     page.locator('li[data-command="terminal:create-new"]').first.click()
     terminal = page.locator(".jp-Terminal .xterm-screen").first
     expect(terminal).to_be_visible()
+    # Lab is up with every plugin by now (the terminal opened): the students' grading panel is not there.
+    expect(hub_ui.grading_panel(page), "graders should not get the students' grading panel").to_have_count(0)
+    expect(page.locator(".cnnkit-GradingStatus")).to_have_count(0)
     terminal.click()
     page.keyboard.type(f"cd {hub.layout.course_dir} && nbgrader export --to grades.csv\n")
     grades = hub_ui.wait_for_file(hub.course_file("grades.csv"))
-    screenshot(page, "10-instructor-export")
+    screenshot(page, "14-instructor-export")
 
     with open(grades, newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}

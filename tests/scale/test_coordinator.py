@@ -8,7 +8,7 @@ import pytest
 from traitlets.config import Config
 
 from cnnkit.grading import time_policy
-from cnnkit.scale import coordinator, outcome
+from cnnkit.scale import coordinator, engine, outcome
 
 
 class CourseConfig:
@@ -33,10 +33,10 @@ def config(**sections):
 def test_the_kill_switch_is_the_time_policy_s(monkeypatch):
     budget = CourseConfig(config(ContainedExecute={"notebook_budget": 600}, Execute={"timeout": 120}), 40)
     stock = CourseConfig(config(Execute={"timeout": 10}), 12)
-    assert coordinator.default_timeout(budget) == time_policy.kill_after(600, 120, 40) == 1260
-    assert coordinator.default_timeout(stock) == time_policy.kill_after(None, 10, 12) == 300
+    assert engine.default_timeout(budget) == time_policy.kill_after(600, 120, 40) == 1260
+    assert engine.default_timeout(stock) == time_policy.kill_after(None, 10, 12) == 300
     monkeypatch.setattr(time_policy, "KILL_MARGIN", 5)  # a change of policy reaches the coordinator
-    assert coordinator.default_timeout(budget) == 1205
+    assert engine.default_timeout(budget) == 1205
 
 
 def test_no_more_workers_than_submissions(tmp_path):

@@ -1,17 +1,19 @@
-"""Safe autograde batches: a gradebook backup first, and interrupted batches that resume.
+"""The course before grading starts: a gradebook backup, every submission admitted, unfinished work cleared.
 
 nbgrader skips a student whose autograded/ folder exists, even if the run that made it was killed
-halfway. So each fully graded submission gets a marker file (``mark_graded``, nbgrader's
-post-convert hook), and before a batch starts every autograded folder without the marker is removed
+halfway. So each fully graded submission gets a marker file (``mark_graded``, nbgrader's post-convert
+hook), and before grading starts every autograded folder without the marker is removed
 (``remove_unfinished``), which makes plain `nbgrader autograde` regrade it.
 
-``prepare_autograde(root)`` is that first step (backup, then clear unfinished work). It is called
-explicitly: by the kit's coordinator (cnnkit.scale) before it hands out submissions, and, for stock
-`nbgrader autograde` run from the course folder, by ``AutogradeStart``, the exporter that
-nbgrader_config.py names in ``c.Autograde.exporter_class`` (nbgrader builds it once per command,
-after finding the submissions and before deciding which of them to skip).
+``prepare(root, assignment)`` is that start step (backup, admission, unfinished work). It runs once
+where grading is orchestrated: when the grading engine opens the course (cnnkit.scale.engine), and,
+for stock `nbgrader autograde` run from the course folder, in ``AutogradeStart``, the exporter that
+nbgrader_config.py names in ``c.Autograde.exporter_class`` (nbgrader builds it once per command, after
+finding the submissions and before deciding which of them to skip). ``admit_one`` admits one student's
+folder again, for each job the engine takes.
 """
 
+import re
 import shutil
 import sqlite3
 import sys
@@ -48,37 +50,54 @@ def backup_gradebook(root):
     return target
 
 
-def remove_unfinished(root):
+def remove_unfinished(root, assignment):
     """Remove autograded folders of submissions whose grading did not finish; returns the students, sorted."""
     unfinished = []
-    for folder in sorted((root / "autograded").glob(f"*/{course.ASSIGNMENT}")):
+    for folder in sorted((root / "autograded").glob(f"*/{assignment}")):
         if not (folder / MARKER).exists():
             shutil.rmtree(folder)
             unfinished.append(folder.parent.name)
     return unfinished
 
 
-def prepare_autograde(root):
-    """The first step of an autograde batch of the course at root: back up the gradebook, admit every
-    submission (cnnkit.ingest.admit), then clear unfinished work.
+def prepare(root, assignment):
+    """The start step for the course at root: back up the gradebook, admit every submission
+    (cnnkit.ingest.admit), then clear unfinished work. Says on stderr what it did.
 
-    Says on stderr what it did. Every call backs up: call it once per batch.
+    Every call backs up: call it once when grading starts.
     """
     root = Path(root)
     backup = backup_gradebook(root)
-    for student, notes in admit.admit_all(root, course.ASSIGNMENT).items():
-        moved = "; ".join(f"{note['name']}: {note['why']}" for note in notes)
-        folder = notes[0].get("folder", f"quarantine/{student}/{course.ASSIGNMENT}")
-        print(f"[cnnkit] {student}: moved to {folder}/: {moved}", file=sys.stderr)
-    unfinished = remove_unfinished(root)
+    for student, notes in admit.admit_all(root, assignment).items():
+        report_admission(student, assignment, notes)
+    unfinished = remove_unfinished(root, assignment)
     if backup:
         print(f"[cnnkit] gradebook backed up to {backup.relative_to(root)}", file=sys.stderr)
     if unfinished:
         print(f"[cnnkit] regrading unfinished submissions: {', '.join(unfinished)}", file=sys.stderr)
 
 
+def admit_one(root, assignment, student):
+    """Admit one student's submitted folder (what a job will send), as prepare admits them all."""
+    root = Path(root)
+    folder = root / "submitted" / student / assignment
+    if not re.fullmatch(admit.STUDENT_ID_PATTERN, student) or folder.is_symlink() or folder.parent.is_symlink():
+        return  # never a job: the engine's callers take ids from the course's own folder names
+    if folder.is_dir():
+        support = admit.support_files(root, assignment)
+        notes = admit.admit(folder, admit.quarantine_of(root, student, assignment), support=support)
+        if notes:
+            report_admission(student, assignment, notes)
+
+
+def report_admission(student, assignment, notes):
+    moved = "; ".join(f"{note['name']}: {note['why']}" for note in notes)
+    folder = notes[0].get("folder", f"quarantine/{student}/{assignment}")
+    print(f"[cnnkit] {student}: moved to {folder}/: {moved}", file=sys.stderr)
+
+
 class AutogradeStart(NotebookExporter):
-    """nbgrader's notebook exporter, whose construction starts the batch with ``prepare_autograde``.
+    """nbgrader's notebook exporter, whose construction runs the start step (``prepare``) for stock autograde.
 
     For ``c.Autograde.exporter_class`` (a documented nbgrader option): Autograde builds its
     exporter once per command, after finding the submissions and before deciding, for each, whether
@@ -88,15 +107,15 @@ class AutogradeStart(NotebookExporter):
 
     prepare_batch = Bool(
         True,
-        help="Back up the gradebook and clear unfinished autograded folders when autograde starts. "
-        "The kit's grading processes turn it off: the coordinator prepared the real course already.",
+        help="Back up the gradebook, admit the submissions and clear unfinished autograded folders when "
+        "autograde starts. The kit's grading processes turn it off: the engine prepared the real course already.",
     ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         coursedir = getattr(self.parent, "coursedir", None)  # the converter building it
         if self.prepare_batch and coursedir is not None:
-            prepare_autograde(coursedir.root)
+            prepare(coursedir.root, coursedir.assignment_id or course.ASSIGNMENT)
 
 
 def mark_graded(assignment, student, notebooks):

@@ -1,4 +1,4 @@
-"""cnnkit.grading.batch, in-process: backups, unfinished folders, markers, and the step that starts a batch.
+"""cnnkit.scale.course_start, in-process: backups, unfinished folders, markers, admission, the start step.
 
 tests/grading/test_batch.py runs the same through the real `nbgrader autograde`.
 """
@@ -9,7 +9,7 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 
 from cnnkit import course
-from cnnkit.grading import batch
+from cnnkit.scale import course_start as batch
 
 
 def gradebook(root, value):
@@ -53,19 +53,19 @@ def test_only_unfinished_folders_are_removed(tmp_path):
     done = autograded(tmp_path, "alice", finished=True)
     autograded(tmp_path, "carol", finished=False)
     autograded(tmp_path, "bob", finished=False)
-    assert batch.remove_unfinished(tmp_path) == ["bob", "carol"]
+    assert batch.remove_unfinished(tmp_path, course.ASSIGNMENT) == ["bob", "carol"]
     assert [p.parent.name for p in (tmp_path / "autograded").glob(f"*/{course.ASSIGNMENT}")] == ["alice"]
     assert (done / batch.MARKER).exists()
-    assert batch.remove_unfinished(tmp_path) == []
+    assert batch.remove_unfinished(tmp_path, course.ASSIGNMENT) == []
 
 
 def test_prepare_backs_up_then_clears_and_says_so_each_time(tmp_path, capsys):
     gradebook(tmp_path, 1)
     autograded(tmp_path, "bob", finished=False)
-    batch.prepare_autograde(str(tmp_path))
+    batch.prepare(str(tmp_path), course.ASSIGNMENT)
     said = capsys.readouterr().err
     assert "gradebook backed up to backups/gradebook-" in said and "regrading unfinished submissions: bob" in said
-    batch.prepare_autograde(tmp_path)  # an explicit step: a second batch gets its own backup
+    batch.prepare(tmp_path, course.ASSIGNMENT)  # an explicit step: a second batch gets its own backup
     assert "regrading" not in capsys.readouterr().err
     assert backed_up_values(tmp_path) == [1, 1]
 
