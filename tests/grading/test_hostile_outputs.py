@@ -79,7 +79,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor  # noqa: E402
 
 class FailsOnOneCheckCell(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
-        if resources["nbgrader"]["student"] == "kit-fault" and "conv_forward" in str(cell.metadata.get("nbgrader")):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if resources["nbgrader"]["student"] == "kit-fault" and grade_id == "test_conv_forward":
             raise RuntimeError("a fault injected by the course's configuration")
         return cell, resources
 
