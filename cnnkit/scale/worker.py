@@ -11,7 +11,8 @@ serves jobs from a socket until it closes (``serve``). For each job it:
    (cnnkit.grading.execute's ``spare_kernel_dir``);
 3. if the job asks for it (the grading service does), runs ``nbgrader generate_feedback`` for the
    student there too, so feedback is made in parallel, by the process that has everything loaded;
-4. sends back the outcome (cnnkit.scale.outcome): the autograded folder (bytes), nbgrader's log,
+4. sends back the outcome (cnnkit.scale.outcome), with why when nbgrader failed (cnnkit.scale.cause:
+   the exception, its step and cell): the autograded folder (bytes), nbgrader's log,
    the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state)
    and the feedback folder (bytes) if it was asked for.
 """
