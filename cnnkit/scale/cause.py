@@ -14,8 +14,6 @@ import logging
 import sys
 import traceback
 
-from nbconvert.preprocessors import Preprocessor
-
 MAX_TEXT = 300
 KIT_MODULES = ("cnnkit", "nbgrader", "nbconvert", "nbclient", "nbformat", "jupyter_client")
 
@@ -66,6 +64,9 @@ def describe(error):
 
 def place(trace):
     """'<pipeline step>, cell <n> (<grade id>)' of the innermost step and cell in trace, or a function's name."""
+    # Imported only now (nbconvert is loaded by then): importing cnnkit.scale.worker stays light.
+    from nbconvert.preprocessors import Preprocessor
+
     step = cell = function = None
     for frame, _ in traceback.walk_tb(trace):
         names = frame.f_locals
