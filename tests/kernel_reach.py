@@ -120,10 +120,10 @@ class Hunter:
 
 
 class Observer:
-    """Root's view while a kernel runs: every listening Unix socket whose file belongs to uid."""
+    """Root's view while kernels run: the listening sockets of uid (Unix: their paths; TCP: port -> command line)."""
 
     def __init__(self, uid):
-        self.uid, self.paths = uid, set()
+        self.uid, self.paths, self.tcp = uid, set(), {}
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
@@ -131,11 +131,23 @@ class Observer:
     def _watch(self):
         while not self.stopping.wait(0.05):
             self.paths |= {path for path in kernel_scanner.unix_paths() if kernel_scanner.owner(path) == self.uid}
+            for _host, port, uid, inode in kernel_scanner.listening_tcp():
+                if uid == self.uid and port not in self.tcp:
+                    self.tcp[port] = command_holding(inode)
 
     def stop(self):
         self.stopping.set()
         self.thread.join()
-        return self.paths
+        return self
+
+
+def command_holding(inode):
+    """The command line of the process holding socket inode ("" if none is found)."""
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in fd_folder.iterdir()):
+                return (fd_folder.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
 
 
 def tried(report, kind):
@@ -144,8 +156,12 @@ def tried(report, kind):
 
 
 def messages_with(report, mark):
-    """The messages the snoop received that carry mark: [where..., msg_type, text]."""
-    return [message for message in report["messages"] if mark in message[-1]]
+    """The messages the snoop received that carry mark, in short: "where msg_type: the start of the text"."""
+    return [
+        f"{' '.join(map(str, message[1:-2]))} {message[-2]}: {message[-1][:120]}"
+        for message in report["messages"]
+        if mark in message[-1]
+    ]
 
 
 def tcp_listeners_of(report, uid):

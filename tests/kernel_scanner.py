@@ -40,7 +40,7 @@ def ipv6(words):
 
 
 def listening_tcp():
-    """(host to connect to, port, uid of the listener) of every listening TCP socket."""
+    """(host to connect to, port, uid of the listener, socket inode) of every listening TCP socket."""
     found = []
     for table, decode, anywhere, loopback in (
         ("/proc/net/tcp", ipv4, "0.0.0.0", "127.0.0.1"),
@@ -53,7 +53,7 @@ def listening_tcp():
                     continue
                 address, port = fields[1].split(":")
                 host = decode(address)
-                found.append((loopback if host == anywhere else host, int(port, 16), int(fields[7])))
+                found.append((loopback if host == anywhere else host, int(port, 16), int(fields[7]), fields[9]))
     return found
 
 
@@ -134,7 +134,7 @@ class Snoop:
         self.messages = []  # [target..., msg_type, text]
 
     def sweep(self):
-        targets = {("tcp", host, port): uid for host, port, uid in listening_tcp()}
+        targets = {("tcp", host, port): uid for host, port, uid, _inode in listening_tcp()}
         targets.update({("unix", path): owner(path) for path in unix_paths() | walked_sockets()})
         for target, uid in targets.items():
             if target not in self.tried:
@@ -179,7 +179,7 @@ class Flood:
         self.refused = {}  # target -> the error that ended its flood
 
     def sweep(self):
-        targets = [("tcp", host, port) for host, port, uid in listening_tcp() if uid == self.uid]
+        targets = [("tcp", host, port) for host, port, uid, _inode in listening_tcp() if uid == self.uid]
         targets += [("unix", path) for path in unix_paths() if owner(path) == self.uid]
         for target in targets:
             held = self.held.setdefault(target, [])

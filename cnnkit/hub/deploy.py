@@ -45,6 +45,9 @@ LAB_PLUGINS = {
     "@jupyter/nbgrader:formgrader": ("grader",),
     "@jupyter/nbgrader:course-list": ("grader",),
     "@jupyter/nbgrader:create-assignment": ("grader",),
+    # JupyterLab's debugger, for no one: it makes ipykernel start debugpy, whose adapter listens on a TCP port
+    # of 127.0.0.1 that every account on the machine can connect to and speak to (docs/security.md).
+    "@jupyterlab/debugger-extension": (),
 }
 ROLES = ("student", "grader")
 # nbgrader_config.py's own section for the hub, and its commented line that the course directory's copy fills in.
@@ -96,8 +99,27 @@ def make_folders(layout):
     layout.state.chmod(0o700)
 
 
+# A student's kernels that nbgrader starts (Validate in their server, nbgrader validate in a terminal): on Unix
+# sockets in the student's own runtime folder (0700), with a connection file of their own per configuration
+# load, instead of five TCP ports on 127.0.0.1 that every account on the machine can connect to (IOPub needs
+# no key). A connection file must be named: with ipc and none, the sockets' address would be a path relative
+# to each process's working folder. Graders need none of this: the course's configuration, which theirs
+# loads, gives nbgrader the kit's own kernel manager (cnnkit.compat.kernel_manager_class).
+PRIVATE_KERNELS = (
+    "",
+    "# Kernels on Unix sockets in this user's private runtime folder, not on TCP ports (docs/security.md).",
+    "import uuid  # noqa: E402",
+    "",
+    "from jupyter_core.paths import jupyter_runtime_dir  # noqa: E402",
+    "",
+    "os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)",
+    'c.KernelManager.transport = "ipc"',
+    'c.KernelManager.connection_file = os.path.join(jupyter_runtime_dir(), f"nbgrader-kernel-{uuid.uuid4()}.json")',
+)
+
+
 def nbgrader_config(layout, role):
-    """The system-wide nbgrader_config.py of a role: which course, where the exchange is."""
+    """The system-wide nbgrader_config.py of a role: which course, where the exchange is; a student's kernels."""
     lines = [
         '"""nbgrader settings for every ' + role + " on this hub (written by cnnkit.hub.deploy; edits are lost).",
         '"""',
@@ -107,6 +129,8 @@ def nbgrader_config(layout, role):
         f"c.CourseDirectory.course_id = {layout.course_id!r}",
         f"c.Exchange.root = {str(layout.exchange)!r}",
     ]
+    if role == "student":
+        lines += PRIVATE_KERNELS
     if role == "grader":
         course_config = layout.course_dir / "nbgrader_config.py"
         lines += [
@@ -120,12 +144,15 @@ def nbgrader_config(layout, role):
 
 
 def server_config(role):
-    """jupyter_server_config.json of a role: which nbgrader server extensions run; no calls home."""
+    """jupyter_server_config.json of a role: which nbgrader server extensions run; kernels on Unix sockets; no calls home."""
     extensions = {name: role in roles for name, roles in SERVER_EXTENSIONS.items()}
     return {
         # Terminals: a plain (non-login) bash keeps the server's PATH, the hub environment's bin first, so
         # `nbgrader` is the course's; a login shell would reset PATH from /etc/profile.
         "ServerApp": {"jpserver_extensions": extensions, "terminado_settings": {"shell_command": ["/bin/bash"]}},
+        # The notebooks' kernels listen on Unix sockets beside their connection files, in the user's runtime
+        # folder (0700), not on TCP ports every account on the machine could connect to.
+        "KernelManager": {"transport": "ipc"},
         "LabApp": {
             "news_url": None,
             "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",

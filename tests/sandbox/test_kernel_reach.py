@@ -83,7 +83,7 @@ def graded(released_course):
                 "output": output,
                 "snoop": snoop.stop(),
                 "flood": flood.stop(),
-                "grader_sockets": observer.stop(),
+                "observed": observer.stop(),
             }
         finally:
             shutil.rmtree(base, ignore_errors=True)
@@ -107,20 +107,23 @@ def test_another_account_reads_nothing_of_a_grading_kernel(graded):
     assert kernel_reach.messages_with(report, "BEGIN HIDDEN TESTS") == []
     # The grading account listens on no TCP port at all: kernels are reached over Unix sockets only.
     assert kernel_reach.tcp_listeners_of(report, graded["uid"]) == set()
+    assert graded["observed"].tcp == {}
     # Every Unix socket of the grading account that the snoop found refused it.
     tried = kernel_reach.tried(report, "unix")
-    found = [(path,) for path in graded["grader_sockets"] if (path,) in tried]
-    assert found, f"the snoop never found the grading account's sockets {graded['grader_sockets']}"
+    found = [(path,) for path in graded["observed"].paths if (path,) in tried]
+    assert found, f"the snoop never found the grading account's sockets {graded['observed'].paths}"
     assert {tried[path][1] for path in found} == {"PermissionError"}, {path: tried[path] for path in found}
 
 
 def test_a_flood_from_the_grading_account_is_turned_away(graded):
-    """Every socket of the kit it flooded closed the connections it did not start itself."""
-    flooded = graded["flood"]["flooded"]
-    assert flooded, "the flood found nothing to flood"
-    for kind, *where, opened, closed, refused in flooded:
-        assert kind == "unix", where
-        assert closed == opened or refused, (where, opened, closed, refused)
+    """Every socket of the kit it flooded (the channels' and the files') closed each of its connections.
+
+    They came from a process of the grading account that did not start the kernel: none was relayed,
+    so none took one of the kernel's open files.
+    """
+    flooded = {tuple(where): (opened, closed) for kind, *where, opened, closed, _refused in graded["flood"]["flooded"]}
+    assert {Path(where[-1]).name for where in flooded} >= {"k-1", "k-2", "k-3", "k-4", "k-5", "files"}, flooded
+    assert all(opened > 0 and closed == opened for opened, closed in flooded.values()), flooded
 
 
 def test_the_kernel_s_mountinfo_shows_no_path_of_the_working_copy(graded):
