@@ -33,9 +33,9 @@ def require_root_and_hub_environment():
 
 
 @contextlib.contextmanager
-def accounts(*roles):
-    """One fresh Unix account per role (random names), removed afterwards: yields role -> name."""
-    names = {role: f"k{role[0]}{secrets.token_hex(3)}" for role in roles}
+def accounts(*roles, length=8):
+    """One fresh Unix account per role (random names of length characters), removed afterwards: yields role -> name."""
+    names = {role: f"k{role[0]}{secrets.token_hex(16)}"[:length] for role in roles}
     try:
         for name in names.values():
             unix.create_user(name)

@@ -99,12 +99,19 @@ def make_folders(layout):
     layout.state.chmod(0o700)
 
 
+# Where a user's kernels keep their connection files and, beside them, their Unix sockets. A socket's path may not
+# exceed 107 bytes: jupyter_server's kernels are named kernel-<36-character id>-ipc-<n>, which in jupyter_core's
+# default (~/.local/share/jupyter/runtime) leaves room for home folders of 28 characters only (/home/ and a
+# user name of 22); here, for 40 (any valid user name under /home). The role's jupyter_server_config.py sets
+# it for the server, and with it for everything the server starts (kernels, terminals, Validate).
+RUNTIME_DIR = "~/.jupyter/runtime"
+
 # A student's kernels that nbgrader starts (Validate in their server, nbgrader validate in a terminal): on Unix
-# sockets in the student's own runtime folder (0700), with a connection file of their own per configuration
-# load, instead of five TCP ports on 127.0.0.1 that every account on the machine can connect to (IOPub needs
-# no key). A connection file must be named: with ipc and none, the sockets' address would be a path relative
-# to each process's working folder. Graders need none of this: the course's configuration, which theirs
-# loads, gives nbgrader the kit's own kernel manager (cnnkit.compat.kernel_manager_class).
+# sockets in the student's runtime folder (0700), with a connection file of their own per configuration load,
+# instead of five TCP ports on 127.0.0.1 that every account on the machine can connect to (IOPub needs no key).
+# A connection file must be named: with ipc and none, the sockets' address would be a path relative to each
+# process's working folder. Graders need none of this: the course's configuration, which theirs loads, gives
+# nbgrader the kit's own kernel manager (cnnkit.compat.kernel_manager_class).
 PRIVATE_KERNELS = (
     "",
     "# Kernels on Unix sockets in this user's private runtime folder, not on TCP ports (docs/security.md).",
@@ -114,8 +121,27 @@ PRIVATE_KERNELS = (
     "",
     "os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)",
     'c.KernelManager.transport = "ipc"',
-    'c.KernelManager.connection_file = os.path.join(jupyter_runtime_dir(), f"nbgrader-kernel-{uuid.uuid4()}.json")',
+    'c.KernelManager.connection_file = os.path.join(jupyter_runtime_dir(), f"nbgrader-{uuid.uuid4().hex[:12]}.json")',
 )
+
+
+def server_python_config(role):
+    """jupyter_server_config.py of a role: the runtime folder (RUNTIME_DIR), which JSON cannot say per user."""
+    return "\n".join(
+        [
+            '"""Jupyter server settings for every '
+            + role
+            + " on this hub (written by cnnkit.hub.deploy; edits are lost).",
+            "",
+            "jupyter_core reads the runtime folder from the environment only, before anything else asks for it;",
+            "kernels, terminals and Validate inherit it from the server.",
+            '"""',
+            "import os",
+            "",
+            f"os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.expanduser({RUNTIME_DIR!r}))",
+            "",
+        ]
+    )
 
 
 def nbgrader_config(layout, role):
@@ -181,6 +207,7 @@ def write_role_configs(layout):
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         (folder / "nbgrader_config.py").write_text(nbgrader_config(layout, role))
         (folder / "jupyter_server_config.json").write_text(json.dumps(server_config(role), indent=2) + "\n")
+        (folder / "jupyter_server_config.py").write_text(server_python_config(role))
         (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config(role), indent=2) + "\n")
         for path in [folder.parent, *folder.rglob("*"), folder]:
             path.chmod(0o755 if path.is_dir() else 0o644)

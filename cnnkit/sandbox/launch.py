@@ -77,8 +77,11 @@ TCP_REFUSAL = (
 
 def peer_pid(writer):
     """The process id of the peer of a Unix socket connection (its credentials when it connected)."""
-    credentials = writer.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    return struct.unpack("3i", credentials)[0]
+    ucred = "3i"  # pid, uid, gid
+    credentials = writer.get_extra_info("socket").getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize(ucred)
+    )
+    return struct.unpack(ucred, credentials)[0]
 
 
 def parent_of(pid):
@@ -142,17 +145,14 @@ def pack_workdir():
         for folder, dirs, files in os.walk("."):
             for name in sorted(dirs) + sorted(files):
                 path = os.path.join(folder, name)
-                info = archive.gettarinfo(path, arcname=os.path.normpath(path))
-                if info.isdir() or info.isfile():
-                    info.mode, info.uid, info.gid, info.uname, info.gname = (
-                        (0o755 if info.isdir() else 0o644),
-                        0,
-                        0,
-                        "",
-                        "",
-                    )
-                    with open(path, "rb") if info.isfile() else contextlib.nullcontext() as content:
-                        archive.addfile(info, content)
+                info = archive.gettarinfo(path, arcname=os.path.normpath(path))  # lstat: a link stays a link
+                if not (info.isdir() or info.isfile()):
+                    continue
+                info.mode = 0o755 if info.isdir() else 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                with open(path, "rb") if info.isfile() else contextlib.nullcontext() as content:
+                    archive.addfile(info, content)
     archive_file.seek(0)
     return archive_file
 
@@ -202,8 +202,11 @@ class Relay:
             self.open[channel] = self.open.get(channel, 0) + 1
             task = asyncio.create_task(serve(*args, reader, writer))
             self.connections.add(task)
-            task.add_done_callback(self.connections.discard)
-            task.add_done_callback(lambda _task: self.open.__setitem__(channel, self.open[channel] - 1))
+            task.add_done_callback(ended)
+
+        def ended(task):
+            self.connections.discard(task)
+            self.open[channel] -= 1
 
         return accept
 

@@ -135,7 +135,9 @@ def assignment_in_home(user):
 def session():
     """The student's kernel and Validate, run while the other account snoops; what each side saw."""
     kernel_reach.require_root_and_hub_environment()
-    with kernel_reach.accounts("student", "other") as people:
+    # The student's name as long as a hub account's may be (cnnkit.hub.accounts.UNIX_NAME): their kernels'
+    # socket paths are the longest there are.
+    with kernel_reach.accounts("student", "other", length=32) as people:
         layout = HubLayout(root=Path(tempfile.mkdtemp(prefix="cnnkit-reach-hub-", dir="/tmp")))
         server = None
         try:
