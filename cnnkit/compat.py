@@ -34,13 +34,14 @@ def kernel_manager_class():
 
     - Its kernel listens on Unix sockets (transport "ipc", whatever the configuration says) in a
       private folder, made 0700 for each manager in /tmp (cnnkit/sandbox/socketdir.py) and removed
-      with the kernel; its connection file is a fresh one (jupyter_client's mkstemp, 0600, in TMPDIR),
-      also when the configuration names one (a student's on the hub does: cnnkit.hub.deploy), so that
-      a spare kernel and the notebook's never share one. jupyter_client's default is five TCP ports on 127.0.0.1, which every account on
-      the machine can connect to, and IOPub needs no key: any local user could read every cell run
-      (docs/security.md). (With ipc and no folder given, jupyter_client's default address is the
+      with the kernel. jupyter_client's default is five TCP ports on 127.0.0.1, which every account
+      on the machine can connect to, and IOPub needs no key: any local user could read every cell
+      run (docs/security.md). (With ipc and no folder given, jupyter_client's default address is the
       relative path "kernel-ipc", which each process would resolve against its own working folder.)
       The sandbox's launcher refuses TCP, and serves these sockets to the process that started it only.
+    - Its connection file is a fresh one (jupyter_client's mkstemp, 0600, in TMPDIR), also when the
+      configuration names one (a student's on the hub does: cnnkit.hub.deploy), so that a spare
+      kernel and the notebook's never share one.
     - It notices within 10 ms (not 100 ms) that a kernel has exited: after a shutdown request
       jupyter_client polls every ``pollinterval`` seconds of its private ``_async_wait``; there is no
       setting for it. A sandboxed kernel is gone some 20 to 120 ms later, so the 100 ms poll added

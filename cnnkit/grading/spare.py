@@ -5,9 +5,10 @@ once a notebook's kernel is ready (with ``spare_kernel_dir`` set, as cnnkit.scal
 set it) and takes it over for the next notebook: the working copy's files move into the spare's
 folder, which then takes the working copy's place (``move_into_place``: a rename, which the kernel's
 launcher, whose working folder it is, follows), and the kernel copies the files in from its launcher
-(``copy_files_in``). So the kernel runs on the submission's files as a fresh one would; it has run nothing but its own start-up and, optionally, the notebook's imports
-(``warm_up_code``: in a namespace of its own, output and warnings caught; a spare whose imports
-printed or warned is not used, since a fresh kernel would have shown that in the notebook).
+(``copy_files_in``). So the kernel runs on the submission's files as a fresh one would; it has run
+nothing but its own start-up and, optionally, the notebook's imports (``warm_up_code``: in a
+namespace of its own, output and warnings caught; a spare whose imports printed or warned is not
+used, since a fresh kernel would have shown that in the notebook).
 
 One grading process grades one notebook at a time, so there is at most one spare per process:
 ``waiting()``, ``keep()``, ``take()``, ``discard_spare()``.
@@ -176,7 +177,8 @@ class SpareKernel:
         """Once its folder is the working copy: the kernel copies the files into its own working folder.
 
         In the sandbox a kernel works on a copy (bwrap.COPY_IN), made when it starts from what its
-        launcher hands it; a spare started in an empty folder. RuntimeError if the copy failed or the kernel died; TimeoutError if too slow.
+        launcher hands it; a spare started in an empty folder. RuntimeError if the copy failed or the
+        kernel died; TimeoutError if too slow.
         """
         run_sync(self._copy_files_in)(timeout)
 

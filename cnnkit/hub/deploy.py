@@ -127,21 +127,17 @@ PRIVATE_KERNELS = (
 
 def server_python_config(role):
     """jupyter_server_config.py of a role: the runtime folder (RUNTIME_DIR), which JSON cannot say per user."""
-    return "\n".join(
-        [
-            '"""Jupyter server settings for every '
-            + role
-            + " on this hub (written by cnnkit.hub.deploy; edits are lost).",
-            "",
-            "jupyter_core reads the runtime folder from the environment only, before anything else asks for it;",
-            "kernels, terminals and Validate inherit it from the server.",
-            '"""',
-            "import os",
-            "",
-            f"os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.expanduser({RUNTIME_DIR!r}))",
-            "",
-        ]
-    )
+    lines = [
+        f'"""Jupyter server settings for every {role} on this hub (written by cnnkit.hub.deploy; edits are lost).',
+        "",
+        "The runtime folder is no setting: jupyter_core reads it from JUPYTER_RUNTIME_DIR. This file runs before",
+        "the server first asks for it; kernels, terminals and Validate inherit it from the server.",
+        '"""',
+        "import os",
+        "",
+        f"os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.expanduser({RUNTIME_DIR!r}))",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def nbgrader_config(layout, role):
