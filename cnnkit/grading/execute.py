@@ -22,7 +22,7 @@ Three things only make it faster, never change a result:
   stored; a figure of the student's work gets a line saying it is drawn in their notebook only;
 
 - a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms
-  (``compat.prompt_kernel_manager_class``);
+  (``compat.kernel_manager_class``, which also keeps every kernel on private Unix sockets);
 - with ``spare_kernel_dir`` set (cnnkit.scale's grading processes set it), once this notebook's
   kernel is ready a *spare* kernel starts for the next notebook this process grades, which takes
   it over once it is ready (``start_spare``, ``take_over``; the spare itself: cnnkit.grading.spare).
@@ -117,7 +117,7 @@ class ContainedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         installed_versions_checked()  # before grading anything: the private calls below are still there
-        kwargs.setdefault("kernel_manager_class", compat.prompt_kernel_manager_class())
+        kwargs.setdefault("kernel_manager_class", compat.kernel_manager_class())
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources, km=None):
@@ -219,7 +219,6 @@ class ContainedExecute(Execute):
         base = Path(self.spare_kernel_dir)
         base.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="kernel-", dir=base))
-        folder.chmod(0o755)  # as a working copy nbgrader makes (bwrap enters it without DAC override)
         current, manager = self.km, None
         try:
             manager = super().create_kernel_manager()  # nbclient's: configured name, class and options
