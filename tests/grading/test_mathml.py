@@ -4,16 +4,20 @@ none carries markup the LaTeX smuggled in, and everything else renders as nbconv
 Chromium renders them in the feedback page: tests/grading/test_feedback_in_browser.py.
 """
 
+import copy
 import re
 
 import pytest
 from bs4 import BeautifulSoup
 from latex2mathml.converter import convert
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbformat.v4 import new_markdown_cell
+from traitlets.config import Config
 
 from cnnkit import course
 from cnnkit.grading import mathml, sanitize
-from cnnkit.spec import notebook
+from cnnkit.spec import notebook, samples
+from tests.grading.feedback_pages import course_config, feedback_page, judged
 from tests.grading.test_sanitize import PNG, PWNED_MARKER, pwn, script_sites
 
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.S)
@@ -114,3 +118,74 @@ def test_mathml_is_sanitised_by_an_allowlist():
     assert sanitize.strict_mathml('<math><mstyle mathcolor="url(javascript:x)"><mi>x</mi></mstyle></math>') == (
         "<math><mstyle><mi>x</mi></mstyle></math>"
     )
+
+
+# ---------------------------------------------------------------- the formgrader
+
+
+def formgrader_page(config):
+    """The formgrader's page of a notebook, made as its submission handler makes it (its exporter, its template)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    config.merge(
+        Config({"HTMLExporter": {"template_name": "formgrade", "extra_template_basedirs": [handlers.template_path]}})
+    )
+    nb = notebook.read(course.RELEASE / f"{course.ASSIGNMENT}.ipynb")
+    resources = {
+        "assignment_id": course.ASSIGNMENT,
+        "notebook_id": course.ASSIGNMENT,
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": "s",
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": "x.ipynb",
+    }
+    page, _ = HTMLExporter(config=config).from_notebook_node(nb, resources)
+    return BeautifulSoup(page, "html.parser")
+
+
+def test_the_formgrader_shows_formulas_as_mathml_with_the_courses_configuration():
+    raw_latex = re.compile(r"\$\$|\\frac|\\lfloor")
+    stock_page = formgrader_page(Config())
+    assert raw_latex.search(stock_page.get_text()), "the premise: nbgrader's formgrader leaves LaTeX for MathJax"
+    ours = formgrader_page(course_config())
+    assert len(ours.select("math")) >= 10 and not raw_latex.search(ours.get_text())
+
+
+# ---------------------------------------------------------------- MathML through the whole feedback pipeline
+
+STUDENT_MATH = {
+    "mtext-script": f"<math><mtext><script>{pwn('md-mtext-script')}</script></mtext></math>",
+    "mtext-img": f'<math><mtext><img src=x onerror="{pwn("md-mtext-img")}"></mtext></math>',
+    "xlink": f'<math><mi xlink:href="javascript:{pwn("md-xlink")}">x</mi></math>',
+    "math-href": f'<math href="javascript:{pwn("md-math-href")}"><mi>x</mi></math>',
+    "annotation-xml": (
+        '<math><semantics><mi>x</mi><annotation-xml encoding="text/html">'
+        f'<img src=x onerror="{pwn("md-annotation")}"></annotation-xml></semantics></math>'
+    ),
+    "latex-text": f"$\\text{{<script>{pwn('md-latex-text')}</script>}}$",
+    "latex-href": f"$$\\href{{javascript:{pwn('md-latex-href')}}}{{x}}$$",
+    "latex-in-html": f'<div title="$x$">$\\text{{<img src=x onerror={pwn("md-latex-in-html")}>}}$</div>',
+}
+
+
+@pytest.fixture(scope="module")
+def untouched():
+    """The release as handed in untouched, judged."""
+    return judged(samples.SAMPLES["sample-untouched"][0](notebook.solutions()))
+
+
+@pytest.mark.parametrize("name", list(STUDENT_MATH))
+def test_math_a_student_writes_runs_no_script_in_the_feedback_page(name, untouched):
+    """A student's markdown cell with MathML or LaTeX, through SanitizeForPeople and the kit's page."""
+    nb = copy.deepcopy(untouched)
+    nb.cells.insert(1, new_markdown_cell(f"My notes {STUDENT_MATH[name]} end."))
+    page, _ = feedback_page(nb)
+    assert script_sites(page) == [], name
+    soup = BeautifulSoup(page, "html.parser")
+    assert not soup.select("script, math a, math img, math [href], annotation-xml, semantics"), name
+    assert "My notes" in soup.get_text()

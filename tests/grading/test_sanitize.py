@@ -142,6 +142,7 @@ MXSS_ATTACKS = {
 # MathML: links, actions and HTML inside formulas (the allowlists keep no MathML in HTML, and strict_mathml,
 # for the formulas the kit renders, no link, action, annotation or HTML element).
 MATHML_ATTACKS = {
+    "math-mtext-script": f"<math><mtext><script>{pwn('mtext-script')}</script></mtext></math>",
     "math-mtext-link": f'<math><mtext><a href="javascript:{pwn("mtext-link")}">click</a></mtext></math>',
     "math-maction": (
         f'<math><maction actiontype="toggle" onclick="{pwn("maction")}"><mi>a</mi><mi>b</mi></maction></math>'
@@ -267,7 +268,7 @@ def test_mathml_payloads_are_stopped_by_the_html_and_the_mathml_policies(name):
     for policy in (sanitize.strict_html, sanitize.strict_mathml):
         cleaned = policy(payload)
         assert script_sites(cleaned) == [] and script_sites(rendered(markdown_notebook(cleaned))) == [], cleaned
-        assert not re.search(r"<(a|img|style|mglyph|maction|annotation)\b|href=|onclick", cleaned), cleaned
+        assert not re.search(r"<(a|img|style|script|mglyph|maction|annotation)\b|href=|onclick", cleaned), cleaned
     assert "<math" not in sanitize.strict_html(payload), "HTML keeps no MathML: only the kit's formulas are MathML"
 
 
