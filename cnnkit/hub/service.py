@@ -12,7 +12,7 @@ copied into submitted/ from the snapshot and submitted to the grading engine (cn
 one `make autograde` uses), which grades it as soon as a grading process is free and makes its feedback
 too; the service takes each outcome back as soon as it is made, records it and places the feedback in
 the exchange (cnnkit.hub.feedback). One that is not graded gets a page saying why. Each submission is handled on its own: whatever goes wrong with one is recorded for it
-(``one_submission``) and the others go on. The state file (cnnkit.policy.ledger) makes a restart resume
+(``one_submission``) and the others go on. Its ledger (cnnkit.policy.ledger) makes a restart resume
 where the service stopped. Every line of the log is printable ASCII (``OneLineFormatter``): a name or
 a reason a student controls cannot start a line of its own. docs/grading-on-submit.md is the
 instructor's guide.
