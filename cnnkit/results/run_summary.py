@@ -32,16 +32,21 @@ class SubmissionRecord:
     text: str  # the line for people, after "<student>: "
 
 
-def notebook_problem(folder):
-    """Why the submission folder cannot be graded as it is, with the fix; None when fine."""
+def notebook_problem(folder, set_aside=()):
+    """Why the submission folder cannot be graded as it is, with the fix; None when fine.
+
+    set_aside: names the admission gate moved out of the folder before grading (a renamed notebook is one).
+    """
     notebooks = sorted(path.name for path in folder.glob("*.ipynb"))
     if NB_NAME not in notebooks:
-        if notebooks:
+        others = notebooks + [name for name in set_aside if name.endswith(".ipynb")]
+        if others:
             return (
-                f"no {NB_NAME}, but {', '.join(notebooks)}: rename it to {NB_NAME} in {folder} "
+                f"no {NB_NAME}, but {', '.join(others)}: rename it to {NB_NAME} in {folder} "
                 f"and run `make autograde STUDENT={folder.parent.name}`"
             )
-        return f"no notebook was submitted (found: {', '.join(p.name for p in folder.iterdir()) or 'nothing'})"
+        found = sorted({*(p.name for p in folder.iterdir()), *set_aside})
+        return f"no notebook was submitted (found: {', '.join(found) or 'nothing'})"
     try:
         nbformat.validate(nbformat.read(str(folder / NB_NAME), as_version=4))
     except Exception as error:  # nbformat raises several types for unreadable files
@@ -52,8 +57,10 @@ def notebook_problem(folder):
     return None
 
 
-def extra_notebooks(folder):
-    return sorted(path.name for path in folder.glob("*.ipynb") if path.name != NB_NAME)
+def extra_notebooks(folder, set_aside=()):
+    """Notebooks besides the assignment's: in the folder, or set aside before grading (set_aside: names)."""
+    found = [path.name for path in folder.glob("*.ipynb")] + [name for name in set_aside if name.endswith(".ipynb")]
+    return sorted(name for name in found if name != NB_NAME)
 
 
 def integrity_note(root, student):
@@ -97,13 +104,14 @@ def student_record(root, student, found, reasons=None):
     folder = root / "submitted" / student / course.ASSIGNMENT
     graded = (root / "autograded" / student / course.ASSIGNMENT / NB_NAME).exists()
     scored = found.students.get(student) if found else None
+    set_aside = [str(note.get("name")) for note in admit.admission_notes(root, student, course.ASSIGNMENT)]
     if graded and scored is not None:
         text = graded_text(scored, found.part_maxima)
-        if extra_notebooks(folder):
-            text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder))}"
+        if extra_notebooks(folder, set_aside):
+            text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder, set_aside))}"
         notes = integrity_note(root, student) + admission_note(root, student)
         return SubmissionRecord(student, True, GRADED, text + notes)
-    problem = notebook_problem(folder) if folder.exists() else "no submission folder"
+    problem = notebook_problem(folder, set_aside) if folder.exists() else "no submission folder"
     if problem:
         text = f"NOT GRADED (scores 0): {problem}{admission_note(root, student)}"
         return SubmissionRecord(student, False, SUBMISSION_PROBLEM, text)
