@@ -104,7 +104,7 @@ def student_record(root, student, found, reasons=None):
     folder = root / "submitted" / student / course.ASSIGNMENT
     graded = (root / "autograded" / student / course.ASSIGNMENT / NB_NAME).exists()
     scored = found.students.get(student) if found else None
-    set_aside = [str(note.get("name")) for note in admit.admission_notes(root, student, course.ASSIGNMENT)]
+    set_aside = [str(note.get("name")) for note in admission.notes_of(root, student, course.ASSIGNMENT)]
     if graded and scored is not None:
         text = graded_text(scored, found.part_maxima)
         if extra_notebooks(folder, set_aside):
