@@ -4,7 +4,7 @@ A step of generate_feedback, after GetGrades (the gradebook's scores, an instruc
 the kit's own verdict records (cnnkit.grading.verify: one per check cell), it writes two things into the
 page's resources, for the kit's template (templates/cnnkit_feedback):
 
-- the summary, on top: the grade as the Part B policy counts it (cnnkit.results.totals), core and optional
+- the summary, on top: the grade as the Part B policy counts it (cnnkit.spec.totals), core and optional
   apart, the late penalty when there is one; then one row per function, in notebook order: its points, and
   what happened (all cases passed; n of m failed, with the first failing case, the mistake it looks like and
   the idea to fix it, the exact line only behind a "show me" fold; not implemented; not attempted
@@ -22,8 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnkit.grading.part_policy import not_attempted, verdict_of
-from cnnkit.results import totals
-from cnnkit.spec import part_b
+from cnnkit.spec import part_b, totals
 from cnnkit.spec.notebook import grade_id
 from cnnkit.spec.parts import part_of
 from cnnkit.spec.table import MISTAKE_WORDS

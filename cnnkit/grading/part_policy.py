@@ -19,7 +19,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearOutput, NbGraderPreprocessor
 
-from cnnkit.grading.verify import VERDICT_MIME
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.spec import figures, part_b
 from cnnkit.spec.notebook import grade_id
 from cnnkit.spec.parts import part_of

@@ -14,8 +14,8 @@ from bs4 import BeautifulSoup
 from cnnkit.grading import feedback_summary
 from cnnkit.grading.feedback_summary import FeedbackSummary
 from cnnkit.grading.part_policy import PartBVerdicts, verdict_of
-from cnnkit.grading.verify import VERDICT_MIME
 from cnnkit.hub.feedback import add_header
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.spec import notebook, samples
 from cnnkit.spec.parts import CORE, OPTIONAL
 from cnnkit.spec.table import MISTAKE_WORDS
