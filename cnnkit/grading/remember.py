@@ -10,8 +10,11 @@ arguments alone: a remembered call returns exactly what the call would.
 
 import functools
 
-MAX_CHARS = 64_000  # text per call that may be remembered (the release's longest markdown renders to ~4,000)
-MAX_ENTRIES = 1024  # results kept per function: at most MAX_CHARS * MAX_ENTRIES characters of arguments
+# Text per call that may be remembered: the release's longest markdown is ~4,000 characters, its longest code
+# cell ~3,000. A hostile submission can fill the memo with texts just under the bound, so the bound sets
+# the memory: at most MAX_CHARS * MAX_ENTRIES characters of arguments per function (16 M), plus results.
+MAX_CHARS = 16_000
+MAX_ENTRIES = 1024  # results kept per function (the release has ~60 cells; least recently used first out)
 REMEMBERING = []  # every remembered function, for forget_all
 
 
