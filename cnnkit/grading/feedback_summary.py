@@ -223,7 +223,7 @@ def grade_html(checks, penalty, mode):
     else:
         parts = f"{core}; Part B is not graded in this course ({optional}, for your information)"
     lines = [
-        f'<p class="cnnkit-grade"><strong>Your grade: {points(scored.total)} of {points(maximum)}</strong> ({esc(parts)}).</p>'
+        f'<p class="cnnkit-grade"><strong>This submission: {points(scored.total)} of {points(maximum)}</strong> ({esc(parts)}).</p>'
     ]
     if penalty:
         lines.append(

@@ -70,7 +70,7 @@ def test_a_complete_submission_reads_all_passed_row_by_row(pages):
     assert list(rows) == FUNCTIONS
     for name, (classes, text) in rows.items():
         assert "cnnkit-passed" in classes and "cases passed" in text and "failed" not in text, (name, text)
-    assert "Your grade: 150 of 150" in summary_of(pages, "sample-complete")
+    assert "This submission: 150 of 150" in summary_of(pages, "sample-complete")
 
 
 def test_each_planted_mistake_is_named_in_its_row(pages, sample_notebooks):
@@ -124,9 +124,9 @@ def test_part_b_left_out_reads_not_attempted_under_an_optional_policy(sample_not
 @pytest.mark.parametrize(
     ("mode", "says"),
     [
-        ("required", "Your grade: 100 of 150 (Part A 100 of 100, Part B 0 of 50; Part B is required"),
-        ("extra_credit", "Your grade: 100 of 100 (Part A 100 of 100, plus 0 extra-credit points from Part B"),
-        ("not_graded", "Your grade: 100 of 100 (Part A 100 of 100; Part B is not graded in this course"),
+        ("required", "This submission: 100 of 150 (Part A 100 of 100, Part B 0 of 50; Part B is required"),
+        ("extra_credit", "This submission: 100 of 100 (Part A 100 of 100, plus 0 extra-credit points from Part B"),
+        ("not_graded", "This submission: 100 of 100 (Part A 100 of 100; Part B is not graded in this course"),
     ],
 )
 def test_the_grade_is_the_policys_with_core_and_optional_apart(sample_notebooks, mode, says):
@@ -145,7 +145,7 @@ def test_a_late_penalty_is_taken_off_and_said(sample_notebooks):
         copy.deepcopy(nb), {"nbgrader": {"late_penalty": 15}}
     )
     summary = resources[feedback_summary.RESOURCE]["summary"]
-    assert "Your grade: 135 of 150" in summary
+    assert "This submission: 135 of 150" in summary
     assert "Late penalty: 15 points taken off (150 earned before the penalty)" in summary
     _, resources = FeedbackSummary(config=course_config()).preprocess(
         copy.deepcopy(nb), {"nbgrader": {"late_penalty": 0}}
