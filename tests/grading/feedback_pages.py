@@ -68,6 +68,8 @@ def exporter_and_steps(config):
 def feedback_page(nb, config=None, penalty=0.0, student="student"):
     """(the feedback page of a judged notebook, its resources), made as generate_feedback makes them."""
     exporter = exporter_and_steps(config or course_config())
+    nb = as_graded(copy.deepcopy(nb))
+    checks = [cell.metadata.nbgrader for cell in nb.cells if "score" in cell.metadata.get("nbgrader", {})]
     resources = {
         "unique_key": course.ASSIGNMENT,
         "metadata": {"name": course.ASSIGNMENT, "path": str(course.ROOT)},
@@ -76,6 +78,8 @@ def feedback_page(nb, config=None, penalty=0.0, student="student"):
             "assignment": course.ASSIGNMENT,
             "student": student,
             "late_penalty": penalty,
+            "score": sum(check["score"] for check in checks) - penalty,  # what GenerateFeedback gives its template
+            "max_score": sum(check["points"] for check in checks),
         },
     }
-    return exporter.from_notebook_node(as_graded(copy.deepcopy(nb)), resources)
+    return exporter.from_notebook_node(nb, resources)
