@@ -501,8 +501,10 @@ def run(service, poll_seconds, once, stop=None):
     return 0
 
 
-def serve_status_page(service):
-    """Serve the status page (HubOAuth) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop)."""
+def serve_status_page(service, graders_group=""):
+    """Serve the service's pages (HubOAuth; cnnkit.hub.status) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop).
+
+    graders_group: the Unix group whose members see the whole class (jupyterhub_config.py passes the course's)."""
     from urllib.parse import urlparse
 
     import tornado.ioloop
@@ -510,11 +512,7 @@ def serve_status_page(service):
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     readonly = State(service.root, readonly=True)  # its own connection, for the web thread
-
-    def summary_of(student):
-        return service.summary(student, readonly)
-
-    app = status.make_app(summary_of, service.assignment, prefix)
+    app = status.make_app(status.Site(service, readonly, prefix, graders_group))
     app.listen(url.port, url.hostname)
     log.info("status page at %s (%s)", prefix, os.environ["JUPYTERHUB_SERVICE_URL"])
     tornado.ioloop.IOLoop.current().start()
@@ -544,6 +542,9 @@ def parser():
     commands.add_argument("--once", action="store_true", help="grade what is there, then exit")
     commands.add_argument("--workers", type=int, help="grading processes (default: number of cores)")
     commands.add_argument("--report", action="store_true", help="print every submission's state, then exit")
+    commands.add_argument(
+        "--graders-group", default="", help="the Unix group whose members see the whole class on the service's page"
+    )
     return commands
 
 
@@ -573,7 +574,7 @@ def main(argv=None):
         poller = threading.Thread(target=run, args=(service, args.poll, False, stop), daemon=True)
         poller.start()
         try:
-            serve_status_page(service)
+            serve_status_page(service, args.graders_group)
         finally:
             stop.set()
             poller.join()
