@@ -134,7 +134,7 @@ def stop_course_hub(hub):
     log = hub.layout.course_dir / "logs" / "submit-service.log"
     if log.exists():
         shutil.copy(log, hub.log_dir / "submit-service.log")
-    accounts.remove(hub.layout)
+    accounts.remove(hub.layout, delete_homes=True)  # throwaway accounts: nothing to keep
     deploy.remove(hub.layout)
     names = [account.name for account in hub.people.values()] + [hub.layout.grader_user]
     leftovers = [name for name in names if unix.user_exists(name)]
