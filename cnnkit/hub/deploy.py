@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 
 from cnnkit import course
-from cnnkit.hub import unix
-from cnnkit.hub.layout import HubLayout
+from cnnkit.hub import launch, unix
+from cnnkit.hub.layout import GRADING_SERVICE, HubLayout
 
 # What the course directory needs from the repository: nbgrader's folders and the config with the kit it imports.
 COURSE_FILES = ("source", "release", "nbgrader_config.py", "cnnkit")
@@ -54,8 +54,6 @@ LAB_PLUGINS = {
     # of 127.0.0.1 that every account on the machine can connect to and speak to (docs/security.md).
     "@jupyterlab/debugger-extension": (),
 }
-# The grading panel (labextension/, docs/hub.md): the service it asks (the name jupyterhub_config.py gives it).
-GRADING_SERVICE = "grader"
 GRADING_PANEL = Path("share", "jupyter", "labextensions", "@cnnkit", "grading-panel", "package.json")
 ROLES = ("student", "grader")
 # nbgrader_config.py's own section for the hub, and its commented line that the course directory's copy fills in.
@@ -82,13 +80,6 @@ def check_grading_panel(layout):
     """Say so when the users' environment lacks the grading panel (students then only have the Assignments tab)."""
     if not (layout.env / GRADING_PANEL).exists():
         print(f"note: the grading panel is not installed in {layout.env}: `make hub-env` installs it (docs/hub.md)")
-
-
-def proxy_runs_unprivileged(layout):
-    """True if the proxy's user can run the pinned configurable-http-proxy (else the hub's user runs it)."""
-    if not layout.proxy_command.exists():
-        raise SystemExit(f"{layout.proxy_command} is missing: run `npm ci` (make hub does) first.")
-    return unix.can_run(layout.proxy_user, [layout.proxy_command, "--version"])
 
 
 # ---------------------------------------------------------------- accounts and folders
@@ -359,8 +350,6 @@ def confirmed(question):
 
 
 def main(argv=None):
-    from cnnkit.hub import launch  # the hub's processes; imported here so preparing needs nothing else
-
     args = parse(sys.argv[1:] if argv is None else argv)
     layout = HubLayout(root=args.root, env=args.env, ip=args.ip, port=args.port)
     layout.ssl_cert, layout.ssl_key = args.ssl_cert, args.ssl_key

@@ -20,7 +20,7 @@ import os
 from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
 
 from cnnkit import compat
-from cnnkit.hub.deploy import GRADING_SERVICE
+from cnnkit.hub.layout import GRADING_SERVICE
 
 NOTE = (
     '<div class="alert alert-info" id="cnnkit-official-scores"><b>The scores here are before the late '

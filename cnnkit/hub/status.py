@@ -1,6 +1,6 @@
 """What the grading service shows people: each student their own attempts, the graders the whole class.
 
-``student_summary`` reads the service's state (cnnkit.hub.state) and the policy; ``page`` renders one
+``student_summary`` reads the service's state (cnnkit.policy.ledger) and the policy; ``page`` renders one
 student's attempts as HTML, ``as_json`` as the JSON the grading panel reads (docs/hub.md, "The grading
 panel"). ``class_view`` is every student of the course (the gradebook's roster and the state's
 students), with each attempt, the official score, the late penalty and the score before it;
@@ -30,10 +30,10 @@ from pathlib import Path
 
 from cnnkit import course
 from cnnkit.hub import feedback, unix
-from cnnkit.hub import policy as rules
 from cnnkit.hub.feedback import PAGE, esc, points, summary_lines
-from cnnkit.hub.intake import printable
-from cnnkit.hub.state import GRADED_STATUSES, as_time, now
+from cnnkit.ingest.exchange import printable
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import GRADED_STATUSES, as_time, now, scored_attempts
 from cnnkit.results import csv_cells
 
 # The service is done with a submission: its feedback page is in the exchange (or is being placed, for one
@@ -54,15 +54,6 @@ class StudentSummary:
     rows: list = field(default_factory=list)
     course_deadline: datetime.datetime | None = None  # the policy's, without the student's extension
     late_penalty: dict | None = None  # {"per_day", "cap", "grace_minutes"}, None when lateness costs nothing
-
-
-def scored_attempts(rows):
-    """The Attempt of every graded row that has its score."""
-    return [
-        rules.Attempt(row["attempt"], row["score"])
-        for row in rows
-        if row["status"] in GRADED_STATUSES and row["score"] is not None
-    ]
 
 
 # What a student is shown of each of their rows: not the secret (it is theirs, but no page needs it), nor the
@@ -429,7 +420,7 @@ def class_csv(view):
 def instructor_report(state):
     """Print the instructor's table, one line per submission the service has seen; exit code 0.
 
-    What a student controls (names, reasons) is shown escaped (intake.printable): nothing written to a
+    What a student controls (names, reasons) is shown escaped (exchange.printable): nothing written to a
     terminal moves its cursor. A failure of the service itself adds the exception's last line.
     """
     for row in state.rows():

@@ -10,8 +10,6 @@ from types import SimpleNamespace
 from traitlets.config import Config
 
 from cnnkit.hub import feedback
-from cnnkit.hub import policy as rules
-from cnnkit.hub.state import State
 from cnnkit.hub.status import (
     Person,
     Site,
@@ -24,6 +22,8 @@ from cnnkit.hub.status import (
     page,
     student_summary,
 )
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import State
 
 T0 = datetime.datetime(2026, 12, 1, 12, 0)
 
