@@ -269,7 +269,7 @@ def test_instructor_sees_the_official_scores_the_class_view_and_exports_into_the
     expect(hub_ui.grading_panel(page), "graders should not get the students' grading panel").to_have_count(0)
     expect(page.locator(".cnnkit-GradingStatus")).to_have_count(0)
     terminal.click()
-    page.keyboard.type("pwd > where-the-terminal-started.txt\n")  # the screen is a canvas: its text is not in the page
+    page.keyboard.type("pwd > where-the-terminal-started.txt\n")  # the shell's own answer, not read off the screen
     started = hub_ui.wait_for_file(hub.course_file("where-the-terminal-started.txt"))
     assert started.read_text().strip() == str(hub.layout.course_dir), started.read_text()
     page.keyboard.type("cd ~ && nbgrader export --to grades.csv\n")
