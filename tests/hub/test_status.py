@@ -10,18 +10,9 @@ from types import SimpleNamespace
 from traitlets.config import Config
 
 from cnnkit.hub import feedback
-from cnnkit.hub.status import (
-    Person,
-    Site,
-    as_json,
-    class_csv,
-    class_page,
-    class_view,
-    feedback_id,
-    instructor_report,
-    page,
-    student_summary,
-)
+from cnnkit.hub.class_view import Person, class_csv, class_page, class_view, instructor_report
+from cnnkit.hub.site import Site
+from cnnkit.hub.status import as_json, feedback_id, page, student_summary
 from cnnkit.policy import rules
 from cnnkit.policy.ledger import State
 
