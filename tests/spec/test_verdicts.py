@@ -53,12 +53,28 @@ def test_failures_carry_kind_visibility_mistake_and_message():
     assert [f["visibility"] for f in record["failures"]] == ["public", "public", "hidden"]
     failure = record["failures"][2]
     assert failure["kind"] == "wrong_values" and failure["case"] == 3 and failure["detail"] == ""
-    assert failure["mistakes"] == [
-        {"key": "not_divided", "what": SPEC["distribute_value"].mistakes["not_divided"].what}
-    ]
+    words = SPEC["distribute_value"].mistakes["not_divided"]
+    assert failure["mistakes"] == [{"key": "not_divided", "what": words.what, "hint": words.hint, "line": ""}]
+    assert failure["show_me"] == []  # its hint says it all
     assert (
         record["failures"][0]["message"] in text and "Looks like dz was copied instead of shared" in failure["message"]
     )
+
+
+def test_a_named_mistake_carries_its_line_apart_from_the_message():
+    """The feedback can show the hint first and the exact line behind a "show me" fold: both are in the record."""
+
+    def floored(dz, shape):
+        return np.full(shape, float(dz // (shape[0] * shape[1])))
+
+    record, text, _ = verified([record_output(i, outcome_of(floored, i)) for i in range(3)])
+    words = SPEC["distribute_value"].mistakes["floor_division"]
+    failure = record["failures"][0]
+    assert failure["mistakes"] == [
+        {"key": "floor_division", "what": words.what, "hint": words.hint, "line": words.line}
+    ]
+    assert failure["show_me"] == [words.line] and words.line
+    assert words.hint in failure["message"] and words.line not in failure["message"] and words.line not in text
 
 
 @pytest.mark.parametrize(
