@@ -56,6 +56,15 @@ c.CourseDirectory.ignore = [
 c.Autograde.exporter_class = course_start.AutogradeStart
 # Collect copies links from the exchange as links; the admission gate moves them aside (docs/security.md).
 c.ExchangeFactory.collect = "cnnkit.ingest.collect.LinkSafeCollect"
+# release_feedback releases each student's feedback on its own, never through a link, and only the pages of
+# the assignment's notebooks; a student it cannot release is named with the reason (the command then exits 1).
+c.ExchangeFactory.release_feedback = "cnnkit.ingest.safe_release_feedback.SafeReleaseFeedback"
+# The admission gate, first step of every batch (cnnkit/ingest/admit.py): a submission keeps the assignment's
+# notebook, nbgrader's timestamp.txt and submission_secret.txt, and only the extra files listed here, as glob
+# patterns (e.g. ["*.png", "data.csv"]). Files a browser runs (.html, .svg, .xml, .js ...) and files Python
+# could import are refused even when listed. Everything refused goes to quarantine/<student>/ with the reason,
+# at most c.Admission.quarantine_files (100) files and c.Admission.quarantine_bytes (20 MB) per student.
+c.Admission.extra_files = []
 c.Autograde.post_convert_hook = course_start.mark_graded
 
 # Running the student's notebook: a hung cell is interrupted after Execute.timeout seconds, and the
@@ -135,6 +144,7 @@ c.SafeExtractor.max_total_bytes = 1024 * 2**20
 c.SafeExtractor.max_files = 10_000
 c.SafeExtractor.max_file_bytes = 50 * 2**20
 c.SafeExtractor.max_depth = 3
+c.SafeExtractor.max_folders = 16
 c.FileNameCollectorPlugin.named_regexp = (
     # nbgrader matches the whole path, hence the leading ".*/".
     r".*/(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>cnn_step_by_step)(?:-\d+)?\.ipynb$"

@@ -5,19 +5,22 @@ submission_secret.txt>, notebook_id=<the notebook's name without .ipynb>)``, and
 copies ``<exchange>/<course>/feedback/<hash>.html`` for every notebook of every submission in the
 student's cache. So:
 
-- a graded attempt's feedback is nbgrader's own (``generate_feedback`` then ``release_feedback`` for
-  that student, run in this process), with a short header on top: this attempt's score, the official
-  score, attempts left (``status_header``);
+- a graded attempt's feedback is nbgrader's own (``generate_feedback``, made by the grading process or
+  here), with a short header on top: this attempt's score, the official score, attempts left
+  (``status_header``);
 - a submission that is not graded (refused by the policy, or not gradable) gets a page saying so and
-  why, written under the hash of each notebook it holds (``place_not_graded``).
+  why, under each notebook name it holds.
 
-Every text that comes from a student or a submission is HTML-escaped.
+Both are put in place by ``place``, as nbgrader's release_feedback would, but under the secret the
+service read from its own snapshot of the submission (cnnkit.hub.intake), never from a folder a student
+can change or link elsewhere; each page is written through a new file and a rename, so a link planted
+under a page's name is replaced, never written through. Every text that comes from a student or a
+submission is HTML-escaped.
 """
 
 import html
 import os
 import re
-import shutil
 from pathlib import Path
 
 from cnnkit import compat
@@ -92,50 +95,32 @@ def add_header(page, header):
 
 
 def write_atomically(path, text, mode=0o644):
-    """Write text to path through a temporary file and a rename, readable by students (mode)."""
+    """Write text to path through a new file and a rename, readable by students (mode)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.chmod(temporary, mode)
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    os.fchmod(descriptor, mode)  # whatever the umask
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------- where fetch_feedback looks
 
 
-def submission_secret(folder):
-    """The secret nbgrader submit wrote in the submission folder (None without a readable one)."""
-    path = Path(folder) / "submission_secret.txt"
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 4096:
-            return None
-        return path.read_text()
-    except OSError:
-        return None
-
-
-def feedback_hashes(folder, expected_notebooks):
-    """The feedback file names nbgrader fetch_feedback looks for, for this submission's notebooks.
-
-    The notebooks are those in the folder (what the student's cache holds) plus the assignment's own.
-    """
+def place(outbound, secret, pages):
+    """Write each page ({notebook name without .ipynb: HTML}) where nbgrader fetch_feedback finds it for the
+    submission whose submission_secret.txt is secret; the paths written."""
     from nbgrader.utils import notebook_hash
 
-    secret = submission_secret(folder)
-    if not secret:
-        return []
-    names = {path.stem for path in Path(folder).glob("*.ipynb") if not path.is_symlink()} | set(expected_notebooks)
-    return [f"{notebook_hash(secret=secret, notebook_id=name)}.html" for name in sorted(names)]
-
-
-def place_not_graded(outbound, folder, expected_notebooks, page):
-    """Write the not-graded page where fetch_feedback finds it for this submission; the paths written."""
     outbound = Path(outbound)
     outbound.mkdir(mode=0o755, parents=True, exist_ok=True)
     written = []
-    for name in feedback_hashes(folder, expected_notebooks):
-        write_atomically(outbound / name, page)
-        written.append(outbound / name)
+    for notebook_id, page in sorted(pages.items()):
+        path = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html"
+        write_atomically(path, page)
+        written.append(path)
     return written
 
 
@@ -145,18 +130,12 @@ def place_not_graded(outbound, folder, expected_notebooks, page):
 def generate(root, assignment, student, header, outcome=None):
     """The student's feedback pages, with the header on top of each; the pages.
 
-    The grading process made them when outcome (its outcome) holds them; else nbgrader
-    generate_feedback makes them here, from the course (as after a restart of an older service).
+    The grading process made them when outcome (its outcome, recorded into the course by the grading
+    engine) holds them; else nbgrader generate_feedback makes them here, from the course (as after a
+    restart of an older service).
     """
-    from cnnkit.scale.course_view import relocate_notebooks
-    from cnnkit.scale.transport import unpack
-
     folder = Path(root, "feedback", student, assignment)
     if outcome is not None and outcome.get("feedback") is not None:
-        if folder.exists():
-            shutil.rmtree(folder)
-        unpack(outcome["feedback"], folder)
-        relocate_notebooks(folder, outcome["scratch_root"], Path(root), pattern="*.html")
         code, log = 0, "made by the grading process"
     else:
         code, log = compat.run_nbgrader_in(root, ["generate_feedback", assignment, f"--student={student}", "--force"])
@@ -168,12 +147,5 @@ def generate(root, assignment, student, header, outcome=None):
     return pages
 
 
-def release(root, assignment, student):
-    """nbgrader release_feedback for one student (into the exchange the config names)."""
-    code, log = compat.run_nbgrader_in(root, ["release_feedback", assignment, f"--student={student}"])
-    if code not in (0, None):
-        raise FeedbackError(f"release_feedback failed for {student} (exit {code}):\n{log[-2000:]}")
-
-
 class FeedbackError(RuntimeError):
-    """nbgrader could not make or release a student's feedback."""
+    """nbgrader could not make a student's feedback."""

@@ -9,6 +9,8 @@ keeps them in the gradebook (``nbgrader.utils.parse_utc``).
   ungradable submissions do not count: they tell the student nothing about hidden tests.
 - The official attempt: the last graded one, or the best one (highest score after the late penalty;
   a tie goes to the later attempt).
+- The submission time is the server's (cnnkit.hub.intake: the latest ctime of the submission folder
+  and of everything in it); the timestamp.txt a student's submit wrote is never believed.
 - Lateness is nbgrader's own: submission time minus (deadline + the student's extension). The
   deadline is written into the gradebook as the assignment's duedate, and each extension from the
   CSV as the student's extension (``sync_gradebook``), so that nbgrader, `make autograde`, the
@@ -29,9 +31,6 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 DAY = datetime.timedelta(days=1)
-# How far a submission's own timestamp may sit before the moment its folder appeared in the exchange.
-# nbgrader submit writes it a moment before it copies the files; anything earlier was written by hand.
-CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 class PolicyError(ValueError):
@@ -280,19 +279,6 @@ def sync_gradebook(gradebook, assignment, policy, extensions, students=None):
 
 
 # ---------------------------------------------------------------- times
-
-
-def trusted_submission_time(claimed, appeared):
-    """The submission time nbgrader will use: the student's own timestamp, kept near when the folder appeared.
-
-    claimed: the timestamp.txt a student's nbgrader submit wrote (their process, their clock, or
-    their hand); appeared: when the folder appeared in the exchange (its ctime, which no user can
-    set back). A claim more than CLOCK_TOLERANCE before, or at all after, the folder's appearance
-    is replaced by the appearance time.
-    """
-    if claimed is None or claimed > appeared or claimed < appeared - CLOCK_TOLERANCE:
-        return appeared
-    return claimed
 
 
 def format_time(moment):

@@ -6,33 +6,46 @@ Run as a managed JupyterHub service (JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_PR
 JUPYTERHUB_SERVICE_URL set), it also serves each logged-in student their attempts (HubOAuth);
 without them it runs without a web page. DIR is the course root (nbgrader_config.py, gradebook.db).
 
-For each new submission (cnnkit.hub.intake): the policy decides whether it is graded
-(cnnkit.hub.policy); a graded one is copied into submitted/, graded with the kit's grader
-(cnnkit.hub.grading) and gets nbgrader's feedback, released to the exchange (cnnkit.hub.feedback);
-one that is not graded gets a page saying why. The state file (cnnkit.hub.state) makes a restart
-resume where the service stopped. docs/grading-on-submit.md is the instructor's guide.
+For each new submission the service takes a private snapshot and the server's submission time
+(cnnkit.hub.intake), and the policy decides whether it is graded (cnnkit.hub.policy); a graded one is
+copied into submitted/ from the snapshot and submitted to the grading engine (cnnkit.scale.engine, the
+one `make autograde` uses), which grades it as soon as a grading process is free and makes its feedback
+too; the service takes each outcome back as soon as it is made, records it and places the feedback in
+the exchange (cnnkit.hub.feedback). One that is not graded gets a page saying why. Each submission is handled on its own: whatever goes wrong with one is recorded for it
+(``one_submission``) and the others go on. The state file (cnnkit.hub.state) makes a restart resume
+where the service stopped. Every line of the log is printable ASCII (``OneLineFormatter``): a name or
+a reason a student controls cannot start a line of its own. docs/grading-on-submit.md is the
+instructor's guide.
 """
 
 import argparse
+import collections
 import contextlib
 import datetime
+import hashlib
+import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 from cnnkit import course as kit
 from cnnkit.hub import feedback, intake, status
 from cnnkit.hub import policy as rules
-from cnnkit.hub.grading import Grader, outcome_score, restore
 from cnnkit.hub.state import GRADED_STATUSES, ServiceBusy, State, as_time, now
+from cnnkit.ingest.admit import quarantine_of
 from cnnkit.results import totals
+from cnnkit.scale.engine import Engine, Job, pack
 from cnnkit.scale.outcome import GRADED
-from cnnkit.scale.transport import pack
 
 LOG = Path("logs", "submit-service.log")
+GRADING_LOG = Path("logs", "submit-service-autograde.log")  # nbgrader's log of every submission the service graded
+SNAPSHOTS = Path("logs", "submit-service-intake")  # snapshots of the submissions accepted, until graded (0700)
+CHANGING_TRIES = 5  # looks that found a submission still changing before it is not graded for that
 log = logging.getLogger("cnnkit.hub.service")
 
 
@@ -58,7 +71,12 @@ class Service:
         self.notebook = f"{self.assignment}.ipynb"
         self.state = State(self.root)
         self.state.lock()
-        self.grader = Grader(self.root, self.assignment, workers or len(os.sched_getaffinity(0)))
+        self.snapshots = intake.private_folder(self.root / SNAPSHOTS)
+        self.drop_unused_snapshots()
+        self.changing = collections.Counter()  # submission name -> looks that found it changing
+        self.workers = workers or len(os.sched_getaffinity(0))
+        self.engine = None  # started on first need (or by warm_up)
+        self.in_flight = {}  # submission name -> its row, for the submissions the engine is grading
         self.reload()
 
     def reload(self):
@@ -70,127 +88,262 @@ class Service:
         self.exchange = Path(exchange_root(config))
         self.inbound = intake.inbound_folder(self.exchange, self.course_id)
         self.outbound = self.exchange / self.course_id / "feedback"
+        if self.engine is not None:
+            self.engine.refresh()  # the course's files changed: the next jobs use them
+
+    def warm_up(self):
+        """The grading engine: its grading processes up, each with a kernel booted for the next submission."""
+        if self.engine is None:
+            self.engine = Engine(self.root, self.assignment, self.workers, keep_warm=True, force=True)
+        return self.engine
 
     def close(self):
-        self.grader.close()
+        if self.engine is not None:
+            self.engine.close()
         self.state.close()
 
     # ------------------------------------------------------------ one poll
 
-    def poll(self):
-        """One round: note new submissions, decide, grade, release, tell, until none is new; how many it finished."""
+    def poll(self, wait=0.0):
+        """One round: take in what is new, send what was accepted to the grading engine, take back what it
+        finished (waiting up to `wait` seconds for the first), release and tell. Whether there is more to do
+        (grading under way, or this round moved something on: a submission that waited may be next).
+
+        Nothing waits for a batch: a submission goes to the engine as soon as it is accepted, and its
+        feedback is released as soon as its grading comes back.
+        """
         self.reload()
-        finished = self.finish_graded()  # what a stopped service left half done
-        while True:
-            self.discover()  # again after each batch: what arrived while it was graded goes next
-            self.triage()
-            batch = self.next_batch()
-            if batch:
-                self.grade(batch)
-            # After the batch, so that each page shows the official score with its gradings in it.
-            finished += self.finish_graded() + self.tell_not_graded()
-            if not batch:
-                return finished
+        moved = self.finish_graded()  # what a stopped service left half done
+        self.discover()
+        moved += self.dispatch() + self.take_back(wait) + self.finish_graded() + self.tell_not_graded()
+        return bool(self.in_flight or moved)
 
     def discover(self):
+        """Take in what is new in inbound, in the order it appeared; at most one accepted, ungraded, per student.
+
+        A student's next submission waits until their accepted one is graded (so the policy sees their
+        attempts in order, and the service holds one snapshot per student); waiting costs them nothing, the
+        official time is the server's. A folder still being written waits alone: it holds up no one, even
+        when someone else made it in the student's name.
+        """
         known, at = self.state.known(), now()
-        for arrival in intake.arrivals(self.inbound):
-            if arrival.name in known or not intake.is_ready(arrival, at):
+        found, strangers = intake.arrivals(self.inbound)
+        for stranger in strangers:
+            if stranger.key not in known:
+                why = f"not a submission folder that nbgrader submit makes: {stranger.shown}"
+                self.state.add(stranger.key, "", "", at, "ignored", why)
+                log.warning("inbound entry ignored: %s", why)
+        waiting = {row["student"] for row in self.state.rows(status="accepted")}
+        for arrival in found:
+            if arrival.name in known or arrival.student in waiting:
                 continue
             if arrival.assignment != self.assignment:
                 self.state.add(arrival.name, arrival.student, arrival.assignment, at, "ignored", "not graded here")
                 continue
-            self.state.add(arrival.name, arrival.student, arrival.assignment, intake.submission_time(arrival))
+            if not intake.is_ready(self.inbound, arrival, at):
+                continue
+            with self.one_submission(arrival.name, arrival.student, "reading it"):
+                if self.take_in(arrival, at) == "accepted":
+                    waiting.add(arrival.student)
 
-    def triage(self):
-        """Decide every new submission, in the order they were made: graded (accepted), refused or failed."""
-        for row in self.state.rows(status="new"):
-            arrival = self.arrival(row)
-            problem = intake.owner_problem(arrival) if self.policy.check_owner else None
-            if problem:
-                self.not_graded(row, "refused", problem)
-            elif problem := intake.submission_problem(arrival, self.notebook):
-                self.not_graded(row, "failed", problem)
-            else:
-                counted = self.state.graded_attempts(row["student"], self.assignment)
-                times = [as_time(attempt["submitted_at"]) for attempt in counted]
-                decision = rules.decide(self.policy, times, as_time(row["submitted_at"]))
-                if decision.graded:
-                    self.state.set_status(row["name"], "accepted", attempt=len(counted) + 1)
-                    log.info("%s: accepted as attempt %d (%s)", row["student"], len(counted) + 1, row["name"])
+    def take_in(self, arrival, at):
+        """Snapshot one submission, decide it and record it; its status (None: still changing, look again later)."""
+        incoming = self.snapshots / f".incoming-{digest(arrival.name)}"
+        shutil.rmtree(incoming, ignore_errors=True)
+        try:
+            return self.decide(arrival, at, incoming)
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)  # an accepted snapshot was renamed away by then
+
+    def decide(self, arrival, at, incoming):
+        try:
+            snapshot = intake.take_snapshot(self.inbound, arrival.name, incoming)
+        except intake.StillChanging as why:
+            self.changing[arrival.name] += 1
+            if self.changing[arrival.name] < CHANGING_TRIES:
+                return None
+            return self.record(arrival, at, "failed", f"{why}, {CHANGING_TRIES} times; submit again once it is saved")
+        except intake.Unreadable as why:
+            return self.record(arrival, at, "failed", str(why))
+        if snapshot.left_out:
+            log.warning("%s: left out of %s: %s", arrival.student, arrival.name, "; ".join(snapshot.left_out))
+        counted = self.state.graded_attempts(arrival.student, self.assignment)
+        times = [as_time(attempt["submitted_at"]) for attempt in counted]
+        verdict = intake.verdict(snapshot, arrival.student, self.notebook, self.policy, times)
+        found = {"secret": intake.secret_of(incoming), "notebooks": json.dumps(intake.notebooks_in(incoming))}
+        if verdict.status != "accepted":
+            return self.record(arrival, snapshot.official_time, verdict.status, verdict.reason, **found)
+        os.rename(incoming, self.snapshot_of(arrival.name))
+        self.state.add(*self.row_of(arrival, snapshot.official_time), "accepted", attempt=len(counted) + 1, **found)
+        log.info("%s: accepted as attempt %d (%s)", arrival.student, len(counted) + 1, arrival.name)
+        return "accepted"
+
+    def row_of(self, arrival, submitted_at):
+        return arrival.name, arrival.student, arrival.assignment, submitted_at
+
+    def record(self, arrival, submitted_at, status_name, reason, **fields):
+        """A row for a submission that is not graded (the student is told at the end of the poll); its status."""
+        self.state.add(*self.row_of(arrival, submitted_at), status_name, reason, **fields)
+        log.warning("%s: NOT GRADED (%s): %s [%s]", arrival.student, status_name, reason, arrival.name)
+        return status_name
+
+    @contextlib.contextmanager
+    def one_submission(self, name, student, doing):
+        """Whatever goes wrong in the block is this submission's: it is not graded, the others go on.
+
+        The student is told the service failed on it (resubmitting costs no attempt); the exception is
+        kept in the state for the instructor and logged on one line.
+        """
+        try:
+            yield
+        except Exception as error:
+            reason = f"the grading service failed while {doing} (the instructor has been told); submit again"
+            detail = "".join(traceback.format_exception(error))
+            log.error(
+                "%s: NOT GRADED (failed) while %s [%s]: %s: %s", student, doing, name, type(error).__name__, error
+            )
+            try:
+                self.forget(name)
+                if self.state.row(name) is None:
+                    self.state.add(name, student, self.assignment, now(), "failed", reason, error=detail)
                 else:
-                    self.not_graded(row, "refused", decision.reason)
-        return 0
-
-    def arrival(self, row):
-        return intake.Arrival(row["name"], row["student"], row["assignment"], self.inbound / row["name"])
+                    self.state.set_status(name, "failed", reason=reason, error=detail, attempt=None)
+            except Exception as again:  # the state itself: the next poll tries this submission again
+                log.error("%s: could not record the failure [%s]: %s", student, name, again)
 
     def not_graded(self, row, status_name, reason):
-        """Record that the submission is not graded, and why (the student is told at the end of the poll)."""
+        """Record that an accepted submission is not graded after all, and why (told at the end of the poll)."""
+        self.forget(row["name"])
         self.state.set_status(row["name"], status_name, reason=reason, attempt=None)
         log.warning("%s: NOT GRADED (%s): %s [%s]", row["student"], status_name, reason, row["name"])
+
+    def forget(self, name):
+        """Drop what the service kept of a submission that is not graded: its snapshot and its blobs."""
+        shutil.rmtree(self.snapshot_of(name), ignore_errors=True)
+        self.state.drop_blobs(name)
+
+    def snapshot_of(self, name):
+        return self.snapshots / digest(name)
+
+    def drop_unused_snapshots(self):
+        """Remove the snapshots no accepted row needs (left by a service stopped halfway)."""
+        needed = {digest(row["name"]) for row in self.state.rows(status="accepted")}
+        for path in self.snapshots.iterdir():
+            if path.name not in needed:
+                shutil.rmtree(path)
 
     def tell_not_graded(self):
         """A page for each submission not graded and not yet told, where fetch_feedback finds it."""
         told = {event["name"] for event in self.state.events(event="told")}
         pending = [row for row in self.state.rows(status=("refused", "failed")) if row["name"] not in told]
         for row in pending:
-            page = feedback.not_graded_page(self.assignment, row["reason"], self.summary(row["student"]))
-            folder = self.inbound / row["name"]
-            written = feedback.place_not_graded(self.outbound, folder, [Path(self.notebook).stem], page)
+            try:
+                detail = self.tell(row)
+            except Exception as error:  # told nothing; the row keeps its reason for the status page
+                detail = f"no page: {type(error).__name__}: {error}"
+                log.error("%s: no not-graded page for %s: %s", row["student"], row["name"], detail)
             with self.state.transaction():
-                self.state.event(row["name"], "told", f"{len(written)} page(s)")
-            if not written:
-                log.warning("%s: no page for %s: it has no submission_secret.txt", row["student"], row["name"])
+                self.state.event(row["name"], "told", detail)
         return len(pending)
+
+    def tell(self, row):
+        """Place the not-graded page for one row, under the secret of its snapshot; what was done."""
+        if not row["secret"]:
+            log.warning("%s: no page for %s: it has no usable submission_secret.txt", row["student"], row["name"])
+            return "no page: no secret"
+        page = feedback.not_graded_page(self.assignment, row["reason"], self.summary(row["student"]))
+        names = {Path(self.notebook).stem, *json.loads(row["notebooks"] or "[]")}
+        written = feedback.place(self.outbound, row["secret"], dict.fromkeys(names, page))
+        return f"{len(written)} page(s)"
 
     # ------------------------------------------------------------ grading
 
-    def next_batch(self):
-        """The earliest accepted submission of each student (a student's attempts are graded in order)."""
-        batch = {}
+    def waiting_rows(self):
+        """The earliest accepted submission of each student that the engine is not grading yet (a student's
+        attempts are graded in order: discover accepts one at a time)."""
+        rows = {}
         for row in self.state.rows(status="accepted"):
-            batch.setdefault(row["student"], row)
-        return list(batch.values())
+            rows.setdefault(row["student"], row)
+        return [row for row in rows.values() if row["name"] not in self.in_flight]
 
-    def grade(self, rows):
-        """Copy each submission into submitted/, grade them all as one batch, store each outcome."""
-        by_student = {row["student"]: row for row in rows}
+    def dispatch(self):
+        """Copy each accepted submission into submitted/ and submit it to the grading engine; how many."""
+        rows, copied = self.waiting_rows(), []
         for row in rows:
-            destination = self.root / "submitted" / row["student"] / self.assignment
-            intake.copy_to_submitted(self.arrival(row), destination, as_time(row["submitted_at"]))
-            self.state.save_blob(row["name"], "submitted", pack(destination))
-            self.state.event(row["name"], "dispatched")
-        self.sync_gradebook(list(by_student))
-        max_score = self.max_score()
-        log.info("grading %d submission(s): %s", len(rows), ", ".join(sorted(by_student)))
+            with self.one_submission(row["name"], row["student"], "copying it into the course"):
+                self.copy_in(row)
+                copied.append(row)
+        for row in rows:
+            if row not in copied:
+                self.settle(row["student"])  # no half-copied folder left in submitted/
+        if not copied:
+            return len(rows)
+        self.sync_gradebook([row["student"] for row in copied])  # deadline and extensions, before the snapshot
+        engine = self.warm_up()
+        for row in copied:
+            with self.one_submission(row["name"], row["student"], "sending it to the grader"):
+                engine.submit(Job(row["student"], feedback=True, tag=row["name"]))
+                self.in_flight[row["name"]] = row
+                log.info("%s: grading attempt %d (%s)", row["student"], row["attempt"], row["name"])
+        return len(rows)
 
-        def keep(outcome):
-            row = by_student[outcome["student"]]
-            if outcome["status"] != GRADED or outcome["gradebook"] is None:
-                reason = f"the grader could not grade it ({outcome['status']}{': ' if outcome['message'] else ''}"
-                self.not_graded(row, "failed", reason + f"{outcome['message']}); the instructor has been told")
-                return False
-            score, penalty = outcome_score(outcome)
-            self.state.save_outcome(row["name"], outcome, score=score, penalty=penalty, max_score=max_score)
-            log.info(
-                "%s: graded attempt %d: %.2f of %g (late penalty %g)",
-                row["student"],
-                row["attempt"],
-                score,
-                max_score,
-                penalty,
-            )
-            return True
+    def take_back(self, wait):
+        """Every grading the engine finished (waiting up to `wait` seconds for the first): stored, recorded,
+        its feedback released at once; how many."""
+        taken = 0
+        done = self.engine.next_finished(timeout=wait) if self.in_flight else None
+        while done is not None:
+            self.graded(self.in_flight.pop(done.job.tag), done.outcome)
+            taken += 1
+            done = self.engine.next_finished(timeout=0)
+        return taken
 
-        failed = []
-        for outcome, recorded in self.grader.grade(list(by_student), keep):
-            if recorded:  # its feedback out now, not after the batch
-                self.release(self.state.row(by_student[outcome["student"]]["name"]), record_again=False)
-            else:
-                failed.append(outcome["student"])
-        if failed:
-            self.settle_students(failed)  # their official attempt back in place of the failed one
+    def graded(self, row, outcome):
+        """One grading's outcome: kept and recorded, then the feedback out; or not graded, and the official
+        attempt back in place."""
+        append_log(self.root / GRADING_LOG, outcome)
+        try:
+            recorded = self.keep(row, outcome, self.max_score())
+        except Exception as error:
+            self.not_graded(row, "failed", f"the grading service failed on its result ({type(error).__name__})")
+            recorded = False
+        if recorded:
+            with self.one_submission(row["name"], row["student"], "releasing its feedback"):
+                self.engine.record(outcome)
+                self.release(self.state.row(row["name"]), record_again=False)
+        if self.state.row(row["name"])["status"] == "failed":
+            self.settle(row["student"])  # their official attempt back in place of the failed one
+
+    def copy_in(self, row):
+        """The accepted submission's snapshot into submitted/, with its official time; the student's quarantine
+        emptied first, so that it only ever holds what admission set aside from their latest attempt."""
+        shutil.rmtree(quarantine_of(self.root, row["student"], self.assignment), ignore_errors=True)
+        destination = self.root / "submitted" / row["student"] / self.assignment
+        intake.copy_to_submitted(self.snapshot_of(row["name"]), destination, as_time(row["submitted_at"]))
+        self.state.event(row["name"], "dispatched")
+
+    def keep(self, row, outcome, max_score):
+        """Store a grading's outcome (graded) or say why it is not graded (failed); whether to record it."""
+        if outcome["status"] != GRADED or outcome["gradebook"] is None:
+            reason = f"the grader could not grade it ({outcome['status']}{': ' if outcome['message'] else ''}"
+            self.not_graded(row, "failed", reason + f"{outcome['message']}); the instructor has been told")
+            return False
+        found = totals.state_totals(outcome["gradebook"])
+        score, penalty = round(found.total, 6), round(found.penalty, 6)
+        submitted = pack(self.root / "submitted" / row["student"] / self.assignment)  # as graded: admitted
+        self.state.save_outcome(
+            row["name"], outcome, submitted=submitted, score=score, penalty=penalty, max_score=max_score
+        )
+        shutil.rmtree(self.snapshot_of(row["name"]), ignore_errors=True)
+        log.info(
+            "%s: graded attempt %d: %.2f of %g (late penalty %g)",
+            row["student"],
+            row["attempt"],
+            score,
+            max_score,
+            penalty,
+        )
+        return True
 
     def sync_gradebook(self, students):
         from nbgrader.api import Gradebook
@@ -208,75 +361,82 @@ class Service:
     # ------------------------------------------------------------ feedback and the official attempt
 
     def finish_graded(self):
-        """graded -> released (feedback made and released) -> done (official attempt in place)."""
+        """graded -> released (feedback made and placed) -> done (official attempt in place)."""
         finished = 0
         for row in self.state.rows(status="graded"):
-            self.release(row)
+            with self.one_submission(row["name"], row["student"], "releasing its feedback"):
+                self.release(row)
         for row in self.state.rows(status="released"):
-            self.settle(row)
-            finished += 1
+            if self.settle(row["student"]):
+                self.state.set_status(row["name"], "done")
+                finished += 1
         return finished
 
     def release(self, row, record_again=True):
-        """Feedback for a graded attempt, released to the student (record_again: the outcome into the course
+        """Feedback for a graded attempt, placed for the student (record_again: the outcome into the course
         first, as when the service stopped before it had)."""
         student, outcome = row["student"], self.state.blob(row["name"], "outcome")
         if record_again:
-            with self.course() as course:
-                course.record(outcome)
+            self.warm_up().record(outcome)
         summary = self.summary(student)
         header = feedback.status_header(
             summary, feedback.attempt_line(row["attempt"], row["score"], row["max_score"], row["penalty"])
         )
-        feedback.generate(self.root, self.assignment, student, header, outcome)
-        feedback.release(self.root, self.assignment, student)
+        pages = feedback.generate(self.root, self.assignment, student, header, outcome)
+        # The pages of the assignment's notebooks only: an extra .html a submission carried is no feedback.
+        notebook = Path(self.notebook).stem
+        feedback.place(
+            self.outbound, row["secret"], {page.stem: page.read_text() for page in pages if page.stem == notebook}
+        )
         self.state.save_blob(row["name"], "feedback", pack(self.root / "feedback" / student / self.assignment))
         self.state.set_status(row["name"], "released")
         seconds = (now() - as_time(row["submitted_at"])).total_seconds()
         log.info("%s: feedback released for attempt %d, %.1f s after submission", student, row["attempt"], seconds)
 
-    def settle(self, row):
-        self.settle_students([row["student"]])
-        self.state.set_status(row["name"], "done")
+    def settle(self, student):
+        """settle_students for one student; False when it failed (the course or the gradebook, not the
+        submission: the next poll tries again)."""
+        try:
+            self.settle_students([student])
+        except Exception as error:
+            log.error("%s: official attempt not put back (%s: %s); trying again", student, type(error).__name__, error)
+            return False
+        return True
 
     def settle_students(self, students):
-        """Put each student's official attempt into the course if the last one graded is not it."""
+        """Put each student's official attempt into the course if the last one graded is not it, and keep the
+        stored copies of the attempts that can still become official only."""
         for student in students:
-            rows = [r for r in self.state.rows(student=student) if r["status"] in GRADED_STATUSES]
-            official = rules.official_attempt(self.policy.counts, status.scored_attempts(rows))
+            rows = [r for r in self.state.rows(student=student) if r["assignment"] == self.assignment]
+            graded = [r for r in rows if r["status"] in GRADED_STATUSES]
+            official = rules.official_attempt(self.policy.counts, status.scored_attempts(graded))
             if official is None:
+                # Nothing of theirs is graded: submitted/ holds no attempt, not a failed one.
+                shutil.rmtree(self.root / "submitted" / student / self.assignment, ignore_errors=True)
                 continue
-            chosen = next(r for r in rows if r["attempt"] == official.number)
-            if self.course_holds(student, chosen):
-                continue
-            with self.course() as course:
-                restore(
-                    course,
+            chosen = next(r for r in graded if r["attempt"] == official.number)
+            if not self.course_holds(student, chosen):
+                self.warm_up().put_back(
                     self.state.blob(chosen["name"], "outcome"),
                     self.state.blob(chosen["name"], "submitted"),
                     self.state.blob(chosen["name"], "feedback"),
                 )
-            log.info(
-                "%s: official attempt is %d (%s): put back into the course",
-                student,
-                official.number,
-                self.policy.counts,
-            )
+                log.info(
+                    "%s: official attempt is %d (%s): put back into the course",
+                    student,
+                    official.number,
+                    self.policy.counts,
+                )
+            self.state.keep_blobs(student, self.assignment, kept_attempts(graded, chosen))
 
     def course_holds(self, student, row):
-        """Whether submitted/ holds this attempt (its secret is the attempt's)."""
-        folder = self.root / "submitted" / student / self.assignment
-        secret = feedback.submission_secret(self.inbound / row["name"])
-        return secret is not None and feedback.submission_secret(folder) == secret
-
-    @contextlib.contextmanager
-    def course(self):
-        """The course as `nbgrader autograde` reads it, for writing one stored attempt into it."""
-        found = self.grader.course()
+        """Whether submitted/ holds this attempt: its timestamp.txt is the attempt's official time."""
+        stamp = self.root / "submitted" / student / self.assignment / "timestamp.txt"
         try:
-            yield found
-        finally:
-            found.close()
+            held = stamp.read_text() if stamp.is_file() and not stamp.is_symlink() else None
+        except OSError:
+            return False
+        return held == rules.nbgrader_timestamp(as_time(row["submitted_at"]))
 
     def deadline_of(self, student):
         """The student's deadline, extension included (None without a policy deadline)."""
@@ -290,28 +450,54 @@ class Service:
         return status.student_summary(state, self.policy, student, self.assignment, self.deadline_of(student))
 
 
+def kept_attempts(graded, official):
+    """Names of the graded rows whose stored copies are kept: the official attempt, the latest (it becomes
+    official if the policy changes to "last"), and any whose feedback is not released yet. So a student's
+    storage is at most two attempts, however often they submit."""
+    latest = max(graded, key=lambda row: row["attempt"])
+    return {official["name"], latest["name"]} | {row["name"] for row in graded if row["status"] != "done"}
+
+
+def append_log(path, outcome):
+    """nbgrader's log of one grading, appended for the instructor (the student's names in it are escaped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(f"===== {intake.printable(outcome['student'])}: {outcome['status']} ({outcome['seconds']:.1f} s")
+        handle.write(f" on {outcome['host']}) {intake.printable(outcome['message'])}\n{outcome['log']}\n")
+
+
+def digest(name):
+    """A file name for a submission's snapshot (the submission's own name is the student's choice)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
 # ---------------------------------------------------------------- running
 
 
 def run(service, poll_seconds, once, stop=None):
-    """Poll until stopped (or once). A failure in one poll is logged and the next poll tries again."""
+    """Poll until stopped (once: until nothing is left to grade). A failure in one poll is logged and the
+    next poll tries again. While grading is under way a poll waits for the next outcome (up to
+    poll_seconds), so each feedback goes out as soon as its grading is done."""
     stop = stop or threading.Event()
     if not once:
-        service.grader.ready()  # grading processes up and a kernel booted before the first submission
+        service.warm_up()  # grading processes up and a kernel booted before the first submission
     while not stop.is_set():
         try:
-            service.poll()
-        except (rules.PolicyError, feedback.FeedbackError) as error:
+            busy = service.poll(wait=poll_seconds)
+        except rules.PolicyError as error:
             log.error("%s", error)
             if once:
                 return 1
+            busy = False
         except Exception:
             log.exception("poll failed; trying again in %g s", poll_seconds)
             if once:
                 return 1
-        if once:
+            busy = False
+        if once and not busy:
             return 0
-        stop.wait(poll_seconds)
+        if not busy:
+            stop.wait(poll_seconds)
     return 0
 
 
@@ -334,9 +520,17 @@ def serve_status_page(service):
     tornado.ioloop.IOLoop.current().start()
 
 
+class OneLineFormatter(logging.Formatter):
+    """Each record as one line of printable ASCII (intake.printable): newlines, terminal escapes and
+    non-ASCII characters in a name or a reason a student controls are shown escaped, never acted on."""
+
+    def format(self, record):
+        return intake.printable(super().format(record))
+
+
 def setup_logging(root):
     (root / LOG).parent.mkdir(parents=True, exist_ok=True)
-    form = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    form = OneLineFormatter("%(asctime)s %(levelname)s %(message)s")
     for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(root / LOG)):
         handler.setFormatter(form)
         log.addHandler(handler)

@@ -1,19 +1,24 @@
 """The grading service's durable state: one SQLite file under the course, ``logs/submit-service.sqlite``.
 
-One row per exchange submission, keyed by its inbound folder name (``<student>+<assignment>+<time>+<random>``),
+One row per inbound entry, keyed by its folder name (``<student>+<assignment>+<time>+<random>``; an entry
+whose name nbgrader submit would not make is kept under ``unnamed-<digest>``, student empty). A row is
+written once the submission is taken in (cnnkit.hub.intake: its snapshot, official time and secret) and
 moves through these statuses, each change committed before the next step starts:
 
-    new -> refused | failed                         (final: not graded, the student got a page saying why)
-    new -> accepted -> graded -> released -> done   (graded: an attempt number, its outcome stored)
+    refused | failed | ignored                      (final: not graded; the student got a page saying why)
+    accepted -> graded -> released -> done          (graded: an attempt number, its outcome stored)
+    accepted | graded | released -> failed          (the grading, or the service, failed on it: no attempt)
 
-A restart resumes from the row's status: ``accepted`` is graded again (its grading never finished),
-``graded`` has its stored outcome written again and its feedback released, ``released`` has the
-official attempt settled. An outcome is stored in the same transaction that marks the row graded,
-so no submission is graded twice and none is lost. The ``events`` table is the history
-(dispatched, graded, released, ...), for the instructor and the tests.
+A restart resumes from the row's status: ``accepted`` is graded again from its snapshot (its grading
+never finished), ``graded`` has its stored outcome written again and its feedback released, ``released``
+has the official attempt settled. An outcome is stored in the same transaction that marks the row
+graded, so no submission is graded twice and none is lost. The ``events`` table is the history (seen,
+dispatched, graded, released, ...), for the instructor and the tests. ``reason`` is for the student;
+``error`` keeps, for the instructor, the exception behind a failure of the service itself.
 
-The blobs of each graded attempt (its submitted folder, grading outcome and feedback folder) let
-the service put the official attempt back into the course when ``counts = "best"``.
+Storage per student is bounded: a row holds short texts only, and blobs (the submitted folder as
+graded, the grading outcome, the feedback folder) are kept only for attempts that can still become the
+official one (``keep_blobs``): the latest graded and, with ``counts = "best"``, the best.
 """
 
 import datetime
@@ -24,7 +29,6 @@ import sqlite3
 from pathlib import Path
 
 PATH = Path("logs", "submit-service.sqlite")  # relative to the course root
-FINAL = ("refused", "failed", "done", "ignored")
 GRADED_STATUSES = ("graded", "released", "done")
 
 SCHEMA = """
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     name TEXT PRIMARY KEY, student TEXT NOT NULL, assignment TEXT NOT NULL,
     submitted_at TEXT NOT NULL, seen_at TEXT NOT NULL, status TEXT NOT NULL,
     attempt INTEGER, reason TEXT NOT NULL DEFAULT '', score REAL, max_score REAL, penalty REAL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL, secret TEXT, notebooks TEXT NOT NULL DEFAULT '[]', error TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS blobs (
     name TEXT PRIMARY KEY, submitted BLOB, outcome BLOB, feedback BLOB
@@ -42,20 +46,13 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-COLUMNS = (
-    "name",
-    "student",
-    "assignment",
-    "submitted_at",
-    "seen_at",
-    "status",
-    "attempt",
-    "reason",
-    "score",
-    "max_score",
-    "penalty",
-    "updated_at",
-)
+# Columns added after the first release of the service: a state file made before gets them on opening.
+ADDED_COLUMNS = {
+    "secret": "TEXT",
+    "notebooks": "TEXT NOT NULL DEFAULT '[]'",
+    "error": "TEXT NOT NULL DEFAULT ''",
+}
+TEXT_LIMIT = 2000  # characters kept of a reason or an error: a row stays small whatever a submission holds
 
 
 def now():
@@ -87,7 +84,14 @@ class State:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # a row marked done survives a power cut
             self.db.executescript(SCHEMA)
+            self.add_missing_columns()
         self._lock = None
+
+    def add_missing_columns(self):
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(submissions)")}
+        for column, declaration in ADDED_COLUMNS.items():
+            if column not in present:
+                self.db.execute(f"ALTER TABLE submissions ADD COLUMN {column} {declaration}")
 
     def lock(self):
         """Hold an exclusive lock on the state for this process's life (two services would grade twice)."""
@@ -111,13 +115,25 @@ class State:
     def known(self):
         return {row[0] for row in self.db.execute("SELECT name FROM submissions")}
 
-    def add(self, name, student, assignment, submitted_at, status="new", reason=""):
+    def add(self, name, student, assignment, submitted_at, status, reason="", **fields):
+        """A row for a submission taken in, with its status (and attempt, secret, notebooks, error)."""
         stamp = as_text(now())
+        fields = {
+            "name": name,
+            "student": student,
+            "assignment": assignment,
+            "submitted_at": as_text(submitted_at),
+            "seen_at": stamp,
+            "status": status,
+            "reason": clip(reason),
+            "updated_at": stamp,
+            **fields,
+        }
+        fields["error"] = clip(fields.get("error", ""))
         with self.transaction():
             self.db.execute(
-                "INSERT OR IGNORE INTO submissions (name, student, assignment, submitted_at, seen_at, status, reason,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, student, assignment, as_text(submitted_at), stamp, status, reason, stamp),
+                f"INSERT OR IGNORE INTO submissions ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+                tuple(fields.values()),
             )
             self.event(name, "seen", status)
 
@@ -141,6 +157,9 @@ class State:
     def set_status(self, name, status, **fields):
         """Change a row's status (and other columns) and log the event, in one transaction."""
         fields = {"status": status, "updated_at": as_text(now()), **fields}
+        for text in ("reason", "error"):
+            if text in fields:
+                fields[text] = clip(fields[text])
         assignments = ", ".join(f"{column} = ?" for column in fields)
         with self.transaction():
             self.db.execute(f"UPDATE submissions SET {assignments} WHERE name = ?", (*fields.values(), name))
@@ -153,11 +172,14 @@ class State:
 
     # ------------------------------------------------------------ blobs and events
 
-    def save_outcome(self, name, outcome, **fields):
-        """Store a grading outcome and mark the row graded, atomically (the moment it counts as graded)."""
+    def save_outcome(self, name, outcome, submitted=None, **fields):
+        """Store a grading outcome (and the submitted folder as graded: pack() bytes) and mark the row graded,
+        atomically (the moment it counts as graded)."""
         with self.transaction():
             self.db.execute("INSERT OR IGNORE INTO blobs (name) VALUES (?)", (name,))
-            self.db.execute("UPDATE blobs SET outcome = ? WHERE name = ?", (pickle.dumps(outcome), name))
+            self.db.execute(
+                "UPDATE blobs SET outcome = ?, submitted = ? WHERE name = ?", (pickle.dumps(outcome), submitted, name)
+            )
             fields = {"status": "graded", "updated_at": as_text(now()), **fields}
             assignments = ", ".join(f"{column} = ?" for column in fields)
             self.db.execute(f"UPDATE submissions SET {assignments} WHERE name = ?", (*fields.values(), name))
@@ -169,6 +191,19 @@ class State:
         with self.transaction():
             self.db.execute("INSERT OR IGNORE INTO blobs (name) VALUES (?)", (name,))
             self.db.execute(f"UPDATE blobs SET {kind} = ? WHERE name = ?", (data, name))
+
+    def drop_blobs(self, name):
+        """Forget what was stored of a submission (one that is not graded keeps no copy)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM blobs WHERE name = ?", (name,))
+
+    def keep_blobs(self, student, assignment, keep):
+        """Drop the blobs of every row of the student's but those named in keep."""
+        names = [row["name"] for row in self.rows(student=student) if row["assignment"] == assignment]
+        with self.transaction():
+            for name in names:
+                if name not in keep:
+                    self.db.execute("DELETE FROM blobs WHERE name = ?", (name,))
 
     def blob(self, name, kind):
         """The stored bytes (the outcome dict, for 'outcome'), or None."""
@@ -194,6 +229,11 @@ class State:
 
     def transaction(self):
         return _Transaction(self.db)
+
+
+def clip(text):
+    text = str(text or "")
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "..."
 
 
 class _Transaction:

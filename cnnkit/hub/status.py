@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from cnnkit.hub import policy as rules
 from cnnkit.hub.feedback import PAGE, esc, points, summary_lines
+from cnnkit.hub.intake import printable
 from cnnkit.hub.state import GRADED_STATUSES, as_time, now
 
 
@@ -39,6 +40,11 @@ def scored_attempts(rows):
     ]
 
 
+# What a student is shown of each of their rows: not the secret (it is theirs, but no page needs it), nor the
+# exception a failure of the service left for the instructor.
+STUDENT_FIELDS = ("name", "attempt", "submitted_at", "status", "score", "max_score", "penalty", "reason")
+
+
 def student_summary(state, policy, student, assignment, deadline=None, at=None):
     """One student's StudentSummary. deadline: theirs, extension included (None: not shown)."""
     rows = [row for row in state.rows(student=student) if row["assignment"] == assignment]
@@ -57,12 +63,11 @@ def student_summary(state, policy, student, assignment, deadline=None, at=None):
         official=rules.official_attempt(policy.counts, scored_attempts(rows)),
         max_score=maxima[-1] if maxima else None,
         deadline=deadline,
-        rows=rows,
+        rows=[{field: row[field] for field in STUDENT_FIELDS} for row in rows],
     )
 
 
 STATUS_WORDS = {
-    "new": "received, waiting",
     "accepted": "being graded",
     "graded": "graded, feedback on its way",
     "released": "graded, feedback released",
@@ -104,13 +109,20 @@ def as_json(summary):
 
 
 def instructor_report(state):
-    """Print the instructor's table, one line per submission the service has seen; exit code 0."""
+    """Print the instructor's table, one line per submission the service has seen; exit code 0.
+
+    What a student controls (names, reasons) is shown escaped (intake.printable): nothing written to a
+    terminal moves its cursor. A failure of the service itself adds the exception's last line.
+    """
     for row in state.rows():
         score = "" if row["score"] is None else f"{row['score']:.2f}/{row['max_score']:g}"
-        print(
-            f"{row['student']:<16} attempt {row['attempt'] or '-':<3} {row['status']:<9} {score:<14} "
+        line = (
+            f"{row['student'] or '-':<16} attempt {row['attempt'] or '-':<3} {row['status']:<9} {score:<14} "
             f"{row['submitted_at'][:19]} {row['reason']}"
         )
+        if row["error"]:
+            line += f" [service error: {row['error'].strip().splitlines()[-1]}]"
+        print(printable(line))
     state.close()
     return 0
 

@@ -3,9 +3,12 @@
 - ``zip_collect``, ``zip_owners``: nbgrader zip_collect's extractor and collector plugins (LMS archives: limits, no
   links or special bits, each file attributed to its uploader, ids validated).
 - ``collect``: nbgrader collect from the exchange, copying links as links (never their targets).
-- ``admit``: the gate every submission folder passes at the start of every autograde batch: regular
-  files only, nothing importable, none of the kit's record names, size limits; the rest moved to
-  quarantine/ with the reason.
+- ``admit``: the gate every submission folder passes at the start of every autograde batch: the
+  assignment's notebooks, nbgrader's records (validated) and the extra files the instructor allows (never
+  one a browser runs or Python imports), within size limits; the rest refused with the reason.
+- ``quarantine``: where the refused entries go: one bounded set per student, under inert names, made
+  without recursion. ``names``: names shown safely in logs and notes; which names a browser runs.
+- ``safe_release_feedback``: nbgrader release_feedback, each student on their own, never through a link.
 
 The notebook itself is rebuilt on the release's cells inside autograde (cnnkit.grading.rebuild).
 """

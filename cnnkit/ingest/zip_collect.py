@@ -7,7 +7,10 @@ one duplicate notebook aborted the whole class.
 
 SafeExtractor: each archive (zip, tar, tar.gz/bz2/xz) is unpacked into a folder named exactly like it, and
 an archive inside it likewise, within its uploader's folder, up to `max_depth` deep. Only regular files
-(0644) and folders (0755) are created: no links, no special files or bits, no absolute or `..` names.
+(0644) and folders (0755) are created: no links, no special files or bits, no absolute or `..` names, no
+names with control characters, no path through more than `max_folders` folders (nbgrader's own walk over
+the extracted files recurses once per folder), and no file a browser runs as a page or a script (.html,
+.svg, .js ...: the extraction folder is inside the course, where the formgrader serves files).
 Limits per archive, nested content included (`max_total_bytes`, `max_files`; `max_file_bytes` per file)
 are checked on declared sizes first and on real bytes while writing, so a lying header gains nothing.
 
@@ -34,6 +37,8 @@ from pathlib import Path
 
 from nbgrader.plugins import ExtractorPlugin
 from traitlets import Int
+
+from cnnkit.ingest.names import browser_type, shown
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -122,6 +127,8 @@ def safe_parts(name):
     """The path components of an archive entry's name, or Refused when it could land outside its folder."""
     if "\\" in name or "\0" in name:
         raise Refused("a backslash or NUL in its name")
+    if not name.isprintable():
+        raise Refused("a control character or bytes that are not text in its name")
     if name.startswith("/") or re.match(r"[A-Za-z]:", name):
         raise Refused("an absolute path")
     parts = tuple(part for part in name.split("/") if part not in ("", "."))
@@ -246,12 +253,22 @@ def new_file(path):
         raise
 
 
-def files_and_links(top):
-    """Every file under top, and every link (also to a folder), without following links."""
-    for root, folders, files in os.walk(top):
-        links = [name for name in folders if os.path.islink(os.path.join(root, name))]
-        for name in files + links:
-            yield Path(root, name)
+def files_and_links(top, max_folders):
+    """Every file and link (also to a folder) under top, without following links or recursing.
+
+    A folder max_folders deep is not entered: it is returned like a file (the caller refuses it).
+    """
+    top = Path(top)
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False) and len(path.relative_to(top).parts) < max_folders:
+                    pending.append(path)
+                else:
+                    yield path
 
 
 class SafeExtractor(ExtractorPlugin):
@@ -261,11 +278,14 @@ class SafeExtractor(ExtractorPlugin):
     max_files = Int(10_000, help="Entries one archive may hold, nested archives included.").tag(config=True)
     max_file_bytes = Int(50 * MiB, help="Largest file extracted (declared and real size).").tag(config=True)
     max_depth = Int(3, help="Deepest archive: 1 in the archive folder, 2 inside one of those...").tag(config=True)
+    max_folders = Int(
+        16, help="Most folders an entry's path may go through, in an archive or in the archive folder."
+    ).tag(config=True)
 
     def extract(self, archive_path, extracted_path):
         """Extract or copy every file of archive_path into extracted_path (nbgrader calls this once)."""
         self.refusals = 0
-        uploads = sorted(files_and_links(archive_path))
+        uploads = sorted(files_and_links(archive_path, self.max_folders))
         if not uploads:
             self.log.warning("No files found in directory: %s", archive_path)
             return
@@ -274,7 +294,7 @@ class SafeExtractor(ExtractorPlugin):
             for upload in uploads:
                 relative = upload.relative_to(archive_path)
                 folder = make_folders(extracted_path, relative.parts[:-1])
-                self.take_upload(upload, folder, str(relative))
+                self.take_upload(upload, folder, shown(str(relative), 300))
         finally:
             shutil.rmtree(self.scratch)
         self.log.info("zip_collect: %d refusals while extracting (each logged above with its reason)", self.refusals)
@@ -282,10 +302,14 @@ class SafeExtractor(ExtractorPlugin):
     def take_upload(self, upload, folder, label):
         """One file from the archive folder: an archive is extracted, anything else copied."""
         info = os.lstat(upload)
-        if not stat.S_ISREG(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
+            self.refuse(label, f"a folder {self.max_folders} folders deep, not entered (the max_folders limit)")
+        elif not stat.S_ISREG(info.st_mode):
             self.refuse(label, "not a regular file (links in the archive folder are not followed)")
         elif self.is_archive(upload.name):
             self.extract_archive(upload, folder / upload.name, label, depth=1, parent=None)
+        elif browser_type(upload.name):
+            self.refuse(label, f"a file a browser would run as a page or a script ({browser_type(upload.name)})")
         else:
             self.log.info("Copying %s", label)
             try:
@@ -357,6 +381,10 @@ class SafeExtractor(ExtractorPlugin):
         if member.kind not in (FILE, DIR):
             raise Refused(member.kind)
         parts = safe_parts(member.name)
+        if len(parts) > self.max_folders + (member.kind == FILE):
+            raise Refused(f"more than {self.max_folders} folders deep (the max_folders limit)")
+        if member.kind == FILE and browser_type(parts[-1]):
+            raise Refused(f"a file a browser would run as a page or a script ({browser_type(parts[-1])})")
         if member.kind == DIR:
             make_folders(folder, parts)
             return None

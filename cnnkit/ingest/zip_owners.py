@@ -14,6 +14,7 @@ from typing import Optional
 from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
+from cnnkit.ingest.names import shown
 from cnnkit.ingest.zip_collect import Refused, safe_parts
 
 STUDENT_ID_PATTERN = r"(?![.-])[A-Za-z0-9._@-]{1,64}"
@@ -38,7 +39,7 @@ class SafeCollector(FileNameCollectorPlugin):
             return info
         reason = self.refusal(info, self.folders(submitted_file)) or self.duplicate(info, submitted_file)
         if reason:
-            self.log.warning("zip_collect refused %s: %s", submitted_file, reason)
+            self.log.warning("zip_collect refused %s: %s", shown(submitted_file, 300), reason)
             return None
         return info
 

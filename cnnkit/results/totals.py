@@ -86,6 +86,15 @@ def totals(cell_scores, penalty=0.0, mode=None):
     return Totals(part_sums(cell_scores), float(penalty or 0.0), mode or part_b.configured_mode())
 
 
+def state_totals(state, mode=None):
+    """Totals of what autograde wrote for one submission (cnnkit.scale.gradebook_writer's state)."""
+    cells, penalty = {}, 0.0
+    for notebook in state["notebooks"].values():
+        cells.update({cell: auto for cell, (auto, _manual) in notebook["grades"].items()})
+        penalty += float(notebook["late_submission_penalty"] or 0.0)
+    return totals(cells, penalty, mode)
+
+
 def submission_cells(submission):
     """{grade_id: score} of a gradebook SubmittedAssignment (every graded and task cell)."""
     return {grade.cell.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}

@@ -79,13 +79,8 @@ def prepare(root, assignment):
 
 def admit_one(root, assignment, student):
     """Admit one student's submitted folder (what a job will send), as prepare admits them all."""
-    root = Path(root)
-    folder = root / "submitted" / student / assignment
-    if not re.fullmatch(admit.STUDENT_ID_PATTERN, student) or folder.is_symlink() or folder.parent.is_symlink():
-        return  # never a job: the engine's callers take ids from the course's own folder names
-    if folder.is_dir():
-        support = admit.support_files(root, assignment)
-        notes = admit.admit(folder, admit.quarantine_of(root, student, assignment), support=support)
+    if re.fullmatch(admit.STUDENT_ID_PATTERN, student):  # else never a job: ids come from the course's folders
+        notes = admit.admit_one(root, assignment, student)
         if notes:
             report_admission(student, assignment, notes)
 

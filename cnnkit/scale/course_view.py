@@ -112,9 +112,34 @@ class Course:
         }
 
     def record(self, outcome):
-        """Bring one outcome into the real course: the gradebook rows, then autograded/<student>/."""
+        """Bring one outcome into the real course: the gradebook rows, autograded/<student>/, and the
+        feedback folder when the outcome carries one (the job asked for it)."""
         self.record_grades(outcome)
         self.record_folder(outcome)
+        if outcome.get("feedback") is not None:
+            self.replace_folder(self.feedback_folder(outcome["student"]), outcome["feedback"])
+            relocate_notebooks(
+                self.feedback_folder(outcome["student"]), outcome["scratch_root"], self.root, pattern="*.html"
+            )
+
+    def feedback_folder(self, student):
+        """feedback/<student>/<assignment>/, as nbgrader lays it out."""
+        return Path(self.coursedir.format_path(self.coursedir.feedback_directory, student, self.assignment))
+
+    def put_back(self, outcome, submitted, feedback):
+        """A stored attempt back into the course: its gradebook rows and autograded folder (the outcome),
+        its submitted and feedback folders (pack() bytes; None: leave as it is)."""
+        self.record(outcome)
+        if submitted is not None:
+            self.replace_folder(self.path("submitted", outcome["student"]), submitted)
+        if feedback is not None:
+            self.replace_folder(self.feedback_folder(outcome["student"]), feedback)
+
+    @staticmethod
+    def replace_folder(folder, data):
+        if folder.exists():
+            shutil.rmtree(folder)
+        unpack(data, folder)
 
     def record_grades(self, outcome):
         """What autograde wrote for the submission, or, if no grading process reported, what stock writes first."""

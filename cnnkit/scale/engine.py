@@ -36,9 +36,13 @@ from cnnkit.scale import course_start
 from cnnkit.scale.course_view import Course
 from cnnkit.scale.outcome import ERROR, Outcome, failure
 from cnnkit.scale.pool import GradingProcess
-from cnnkit.scale.transport import course_bundle, gradebook_snapshot, write_once
+from cnnkit.scale.transport import course_bundle, course_fingerprint, gradebook_snapshot, pack, unpack, write_once
 
 STOPPED = "not graded: grading was stopped before this submission started"
+
+# The public API. Outcomes carry folders as pack() bytes, which a caller keeping them (the hub's state)
+# packs and unpacks with the same functions.
+__all__ = ["Engine", "Finished", "Job", "STOPPED", "default_timeout", "pack", "unpack"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Engine:
         self.pending = 0  # submitted and not yet handed back
         self._snapshot = None  # (signature of the gradebook file, (digest, path))
         self.course = None
+        self.fixed_timeout = timeout
+        self.fingerprint = course_fingerprint(self.root)
         self.bundle = self._write_bundle()
         self.runner = cluster or LocalRunner(workers or len(os.sched_getaffinity(0)))
         try:
@@ -133,19 +139,32 @@ class Engine:
             yield self.next_finished()
 
     def record(self, outcome):
-        """Bring an outcome into the course: its gradebook rows and autograded folder (the one writer)."""
+        """Bring an outcome into the course: its gradebook rows, autograded folder and, when the job asked
+        for it, its feedback folder. The engine is the course's one writer: call from one thread."""
         self.course.record(outcome)
+
+    def put_back(self, outcome, submitted=None, feedback=None):
+        """Put a stored attempt back into the course: its outcome (as record), its submitted and feedback
+        folders (pack() bytes). After this the course is as if that attempt had been the last one graded,
+        so `make autograde` finds nothing new, and regrading it (FORCE=1) gives the same scores."""
+        self.course.put_back(outcome, submitted, feedback)
 
     def refresh(self):
         """Take up changes of the course's files (config, kit, source, release): new jobs use them.
 
-        A grading process finishing a job with the old files is replaced before its next one.
+        Cheap when nothing changed (the files' sizes and times are compared first). A grading process
+        finishing a job with the old files is replaced before its next one.
         """
+        fingerprint = course_fingerprint(self.root)
+        if fingerprint == self.fingerprint:
+            return
+        self.fingerprint = fingerprint
         digest, _data = course_bundle(self.root)
         if digest != self.bundle[0]:
             self.bundle = self._write_bundle()
             self.course.close()
             self.course = Course(self.root, self.assignment, force=True)
+            self.timeout = self.fixed_timeout or default_timeout(self.course)
             self.runner.refresh(self)
 
     def stop(self):

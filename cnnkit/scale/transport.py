@@ -80,12 +80,32 @@ def course_bundle(root):
     return hashlib.sha256(data).hexdigest()[:16], data
 
 
+def course_fingerprint(root):
+    """What changes when a file of the bundle changes (paths, sizes, modification times): cheap to compare."""
+    root = Path(root)
+    seen = []
+    for name in COURSE_FILES:
+        for dirpath, dirnames, filenames in os.walk(root / name):
+            dirnames[:] = sorted(d for d in dirnames if not ignored(d))
+            for filename in sorted(f for f in filenames if not ignored(f)):
+                info = os.lstat(os.path.join(dirpath, filename))
+                seen.append((dirpath, filename, info.st_size, info.st_mtime_ns))
+        if (root / name).is_file():
+            info = os.lstat(root / name)
+            seen.append((name, info.st_size, info.st_mtime_ns))
+    return hashlib.sha256(repr(seen).encode()).hexdigest()
+
+
+def ignored(name):
+    return any(fnmatch.fnmatch(name, pattern) for pattern in BUNDLE_IGNORE)
+
+
 def bundle_member(member):
     """A course file as it goes into the bundle, or None for what is ignored.
 
     mtimes and owners are zeroed so that the digest names the content: workers reuse an unpacked bundle.
     """
-    if any(fnmatch.fnmatch(part, pattern) for part in Path(member.name).parts for pattern in BUNDLE_IGNORE):
+    if any(ignored(part) for part in Path(member.name).parts):
         return None
     member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, "", ""
     return member

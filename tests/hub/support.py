@@ -1,8 +1,10 @@
 """A course with a real nbgrader exchange in a temp folder, students who submit through it, and the service."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 
@@ -38,8 +40,12 @@ def exchange_args(root):
     return [f"--course={COURSE_ID}", f"--Exchange.root={root.parent / 'exchange'}"]
 
 
-def submit(root, student, answers=None, name=NB):
-    """The student fetches (once), answers (the master's solutions, or answers(solutions)) and submits as name."""
+def submit(root, student, answers=None, name=NB, extra=None, nb=None):
+    """The student fetches (once), answers (the master's solutions, or answers(solutions)) and submits as name.
+
+    extra: {file name: bytes} submitted beside the notebook (this time only); nb: a notebook to submit as it is.
+    Returns the submission's folder in the exchange.
+    """
     home, env = student_env(root.parent, student)
     folder = home / course.ASSIGNMENT
     if not folder.exists():
@@ -47,9 +53,18 @@ def submit(root, student, answers=None, name=NB):
     for old in folder.glob("*.ipynb"):
         old.unlink()
     solutions = notebook.solutions()
-    filled = notebook.fill_in(samples.release_notebook(), answers(solutions) if answers else solutions)
+    filled = nb or notebook.fill_in(samples.release_notebook(), answers(solutions) if answers else solutions)
     nbformat.write(filled, str(folder / name))
-    run_nbgrader(root, "submit", course.ASSIGNMENT, *exchange_args(root), f"--student={student}", cwd=home, env=env)
+    for extra_name, data in (extra or {}).items():
+        (folder / extra_name).write_bytes(data)
+    try:
+        result = run_nbgrader(
+            root, "submit", course.ASSIGNMENT, *exchange_args(root), f"--student={student}", cwd=home, env=env
+        )
+    finally:
+        for extra_name in extra or {}:
+            (folder / extra_name).unlink()
+    return Path(re.search(r"Destination: (.*)", result.stdout + result.stderr).group(1).strip())
 
 
 def fetch_feedback(root, student):

@@ -18,7 +18,8 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.ingest import zip_collect, zip_owners
+from cnnkit.ingest import quarantine, zip_collect, zip_owners
+from tests.ingest.trees import deep_chain
 from tests.support import clone_course, run_nbgrader
 
 A = course.ASSIGNMENT
@@ -30,6 +31,7 @@ FILE_COUNT = 60
 DEPTH = 3
 PLUGINS = (
     "--ZipCollectApp.extractor_plugin=cnnkit.ingest.zip_collect.SafeExtractor",
+    "--SafeExtractor.max_folders=16",
     "--ZipCollectApp.collector_plugin=cnnkit.ingest.zip_owners.SafeCollector",
     f"--SafeExtractor.max_file_bytes={FILE_LIMIT}",
     f"--SafeExtractor.max_total_bytes={TOTAL_LIMIT}",
@@ -37,6 +39,7 @@ PLUGINS = (
     f"--SafeExtractor.max_depth={DEPTH}",
 )
 BAD_IDS = ("..", ".hidden", "-rf", "x" * 65)
+FORGED = "forged line: alice graded 150 of 150"
 
 
 # ---------------------------------------------------------------- building archives
@@ -128,6 +131,10 @@ def mallory_upload(outside):
             ("many.zip", zip_bytes([(f"f{i}.txt", b"x") for i in range(FILE_COUNT + 5)])),
             ("deep.zip", nested(DEPTH, [("deepest.txt", b"too deep")])),
             ("stuff.tar.gz", tar_gz_bytes()),
+            ("d/" * 1000 + "chain-end.txt", b"1000 folders deep: nbgrader's own walk recursed on it"),
+            ("evil.html", b"<script>alert(1)</script>"),
+            ("pages/EVIL.SVG", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(2)"/>'),
+            (f"notes\n[ZipCollectApp | INFO] {FORGED}", b"a name that writes a line of its own in the log"),
         ]
     )
 
@@ -145,6 +152,7 @@ def lms_download(archive, outside):
     for number, bad in enumerate(BAD_IDS[1:]):
         (archive / f"{bad}_{number}_{A}.ipynb").write_bytes(notebook_bytes(bad))
     (archive / f"eve_44_{A}.zip").write_bytes(zip_bytes([("zeros.bin", b"\0" * (64 * FILE_LIMIT))]))
+    (archive / "mallory_33_page.html").write_bytes(b"<script>alert(3)</script>")
 
 
 # ---------------------------------------------------------------- the one real run
@@ -235,6 +243,11 @@ def test_each_refusal_is_logged_with_its_reason(collected):
         "tar-hardlink": "hard link",
         "tar-fifo": "not a regular file",
         f"eve_44_{A}.zip": "max_total_bytes",
+        "chain-end.txt": "more than 16 folders deep (the max_folders limit)",
+        "evil.html": "a file a browser would run as a page or a script (.html)",
+        "EVIL.SVG": "a file a browser would run as a page or a script (.svg)",
+        "mallory_33_page.html": "a file a browser would run as a page or a script (.html)",
+        FORGED: "a control character or bytes that are not text in its name",
     }
     for name, reason in expected.items():
         lines = [line for line in refusals if name in line]
@@ -242,6 +255,7 @@ def test_each_refusal_is_logged_with_its_reason(collected):
             assert lines == [], lines
         else:
             assert any(reason in line for line in lines), (name, reason, refusals)
+    assert not any(line.startswith("[ZipCollectApp | INFO] forged") for line in log.splitlines())
     duplicate = f"a second '{A}' for 'mallory'"
     assert any(duplicate in line and f"old/mallory_33_{A}.ipynb" in line for line in refusals), refusals
 
@@ -358,6 +372,8 @@ def extract(tmp_path, caplog):
         for name, data in files.items():
             if isinstance(data, Path):
                 (archive / name).symlink_to(data)
+            elif callable(data):
+                data(archive / name)
             else:
                 (archive / name).write_bytes(data)
         settings = dict(max_file_bytes=64 * KIB, max_total_bytes=160 * KIB, max_files=20, max_depth=2)
@@ -432,3 +448,34 @@ def test_links_in_the_archive_folder_are_not_followed(extract, tmp_path):
     assert written(extracted) == {}
     for name in links:
         assert any(f"refused {name}: not a regular file" in r for r in refusals), (name, refusals)
+
+
+def test_a_folder_chain_in_the_archive_folder_is_not_walked_deeper_than_max_folders(extract, tmp_path):
+    honest = zip_bytes([(f"bob_2_{A}.ipynb", b"{}")])
+    try:
+        chain = {"deep": lambda path: (path.mkdir(), deep_chain(path, 1000))}
+        extracted, refusals = extract({**chain, "bob_2_x.zip": honest})
+    finally:
+        quarantine.remove_tree(tmp_path / "archive" / "deep")  # pytest's own clean-up recurses
+    assert written(extracted) == {f"bob_2_x.zip/bob_2_{A}.ipynb": 2}
+    assert any("a folder 16 folders deep, not entered (the max_folders limit)" in r for r in refusals), refusals
+
+
+def test_entries_through_more_folders_than_max_folders_are_refused(extract):
+    data = zip_bytes([("a/" * 16 + "kept.txt", b"ok"), ("b/" * 17 + "refused.txt", b"no"), ("c/" * 17, b"")])
+    extracted, refusals = extract({"alice_1_x.zip": data}, max_folders=16)
+    assert list(written(extracted)) == ["alice_1_x.zip/" + "a/" * 16 + "kept.txt"]
+    assert sum("more than 16 folders deep" in r for r in refusals) == 2, refusals
+
+
+@pytest.mark.parametrize("name", ["evil.html", "EVIL.HTM", f"x_{A}.ipynb.html", "a.svg", "app.js", "page.xhtml"])
+def test_a_file_a_browser_runs_is_not_extracted(extract, name):
+    extracted, refusals = extract({"alice_1_x.zip": zip_bytes([(name, b"<script>alert(1)</script>")]), name: b"<p>"})
+    assert written(extracted) == {}
+    assert sum("a file a browser would run as a page or a script" in r for r in refusals) == 2, refusals
+
+
+@pytest.mark.parametrize("name", ["a\nb.txt", "tab\there.txt", "\x1b[2Jclear.txt", "bidi\u202etxt.ipynb"])
+def test_names_with_control_characters_are_refused(name):
+    with pytest.raises(zip_collect.Refused, match="control character"):
+        zip_collect.safe_parts(name)
