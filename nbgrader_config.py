@@ -24,7 +24,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from cnnkit import sandbox  # noqa: E402
+from cnnkit import compat, sandbox  # noqa: E402
 from cnnkit.grading import time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.feedback_page import FeedbackExporter  # noqa: E402
@@ -159,6 +159,9 @@ c.ExportApp.plugin_class = "cnnkit.results.export.PartsCsvExport"
 # (opt out explicitly with CNNKIT_ALLOW_UNSANDBOXED=1).
 sandbox.configure(required=True, cpu_seconds=time_policy.SANDBOX_CPU_SECONDS)
 c.Execute.kernel_name = sandbox.KERNEL_NAME
+# ...and listens on Unix sockets in a private folder, relayed to the process that started it only: no other
+# account on this machine can connect to it (the launcher refuses TCP ports, which every account could reach).
+c.Execute.kernel_manager_class = compat.kernel_manager_class()
 c.Autograde.pre_convert_hook = sandbox.refuse_unsandboxed
 
 # --- Part B (the optional backward part): issue 12 ---

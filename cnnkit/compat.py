@@ -14,6 +14,7 @@ import inspect
 import io
 import logging
 import os
+import shutil
 import sys
 
 # --- jupyter_client / nbclient (used by cnnkit.grading) -----------------------------------------
@@ -23,24 +24,60 @@ class GradingApiChanged(RuntimeError):
     """A jupyter_client, nbclient or nbgrader behaviour that cnnkit.grading relies on is gone (check_grading)."""
 
 
-@functools.cache
-def prompt_kernel_manager_class():
-    """jupyter_client's AsyncKernelManager, noticing within 10 ms (not 100 ms) that a kernel has exited.
+# The private socket folders of the kit's kernel manager: /tmp/cnnkit-ipc-<pid>-<random>/ (cnnkit/sandbox/socketdir.py).
+IPC_PREFIX = "cnnkit-ipc-"
 
-    After a shutdown request jupyter_client polls whether the kernel is still alive, every
-    ``pollinterval`` seconds of its private ``_async_wait``; there is no setting for it. A kernel
-    (a sandboxed one: its launcher too) is gone some 20 to 120 ms later, so the 100 ms poll added up
-    to 0.1 s per notebook. Only speed depends on it. One class per process (ContainedExecute's default).
+
+@functools.cache
+def kernel_manager_class():
+    """The kit's kernel manager: jupyter_client's AsyncKernelManager, reachable by its own process only.
+
+    - Its kernel listens on Unix sockets (transport "ipc", whatever the configuration says) in a
+      private folder, made 0700 for each manager in /tmp (cnnkit/sandbox/socketdir.py) and removed
+      with the kernel. jupyter_client's default is five TCP ports on 127.0.0.1, which every account
+      on the machine can connect to, and IOPub needs no key: any local user could read every cell
+      run (docs/security.md). (With ipc and no folder given, jupyter_client's default address is the
+      relative path "kernel-ipc", which each process would resolve against its own working folder.)
+      The sandbox's launcher refuses TCP, and serves these sockets to the process that started it only.
+    - Its connection file is a fresh one (jupyter_client's mkstemp, 0600, in TMPDIR), also when the
+      configuration names one (a student's on the hub does: cnnkit.hub.deploy), so that a spare
+      kernel and the notebook's never share one.
+    - It notices within 10 ms (not 100 ms) that a kernel has exited: after a shutdown request
+      jupyter_client polls every ``pollinterval`` seconds of its private ``_async_wait``; there is no
+      setting for it. A sandboxed kernel is gone some 20 to 120 ms later, so the 100 ms poll added
+      up to 0.1 s per notebook. Only speed depends on it.
+
+    The launcher's report on the limits the sandbox hit goes beside the connection file (cnnkit/sandbox/
+    cgroup.py), which is why that stays out of the socket folder: ContainedExecute reads the report after
+    the kernel is gone. One class per process: ContainedExecute's default, and every Execute's in
+    nbgrader_config.py.
     """
     from jupyter_client.manager import AsyncKernelManager
 
-    class PromptKernelManager(AsyncKernelManager):
+    from cnnkit.sandbox import socketdir
+
+    class PrivateKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.socket_folder = socketdir.make(IPC_PREFIX)
+            self.transport = "ipc"
+            self.ip = str(self.socket_folder / "k")  # the sockets: k-1 ... k-5
+            self.connection_file = ""  # jupyter_client makes a fresh one when it starts the kernel
+
         async def _async_wait(self, pollinterval=0.1):
             await super()._async_wait(pollinterval=min(pollinterval, 0.01))
 
-    PromptKernelManager.__qualname__ = PromptKernelManager.__name__
-    PromptKernelManager.__module__ = __name__
-    return PromptKernelManager
+        async def _async_cleanup_resources(self, restart=False):
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self.socket_folder, ignore_errors=True)
+
+        # AsyncKernelManager binds the public name to the base class's function: bind it to ours.
+        cleanup_resources = _async_cleanup_resources
+
+    PrivateKernelManager.__qualname__ = PrivateKernelManager.__name__
+    PrivateKernelManager.__module__ = __name__
+    return PrivateKernelManager
 
 
 def record_kernel_info(client, reply):
@@ -70,6 +107,7 @@ def grading_apis():
 
     found = {
         "AsyncKernelManager._async_wait": getattr(AsyncKernelManager, "_async_wait", None),
+        "AsyncKernelManager._async_cleanup_resources": getattr(AsyncKernelManager, "_async_cleanup_resources", None),
         "KernelClient._handle_kernel_info_reply": getattr(KernelClient, "_handle_kernel_info_reply", None),
         "NotebookClient._cleanup_kernel": getattr(NotebookClient, "_cleanup_kernel", None),
         "nbclient.util.run_hook": getattr(util, "run_hook", None),
@@ -90,6 +128,9 @@ def check_grading():
         raise GradingApiChanged(f"cnnkit.grading needs {', '.join(missing)}, which the installed version lacks")
     if "pollinterval" not in inspect.signature(AsyncKernelManager._async_wait).parameters:
         raise GradingApiChanged("AsyncKernelManager._async_wait no longer takes pollinterval")
+    if "self._async_cleanup_resources(" not in inspect.getsource(AsyncKernelManager._async_shutdown_kernel):
+        # kernel_manager_class removes its socket folder there
+        raise GradingApiChanged("AsyncKernelManager._async_shutdown_kernel no longer calls _async_cleanup_resources")
     # cnnkit.scale.course_start.AutogradeStart runs when the converter builds its exporter: that must come
     # before nbgrader decides which submissions to skip (convert_notebooks -> init_destination).
     start = inspect.getsource(BaseConverter.start)

@@ -90,8 +90,8 @@ _PRIVATE_TMP = pytest.StashKey[str]()
 def pytest_configure(config):
     """Each xdist worker gets its own TMPDIR and sandbox user, inherited by every nbgrader, kernel and launcher.
 
-    Kernels write their connection files (tmp*.json) and the sandbox launcher its socket folders
-    in TMPDIR: tests that check that none is left behind then see only their own worker's.
+    Kernels write their connection files (tmp*.json) in TMPDIR: tests that check that none is left
+    behind then see only their own worker's. (Socket folders go to /tmp itself: cnnkit/sandbox/socketdir.py.)
     Sandboxes run as root share their user's process budget (RLIMIT_NPROC, docs/security.md): with a
     user per worker, the fork bomb of tests/sandbox cannot starve the kernels another worker starts.
     """

@@ -9,8 +9,10 @@
 - ``execute.ContainedExecute``: runs the notebook with a time budget, dead-kernel recovery and an
   output cap, and the integrity probe after the last cell, and puts the working folder back as it was
   (``workdir``); ``spare``: the kernel it boots ahead
-  for the next notebook a grading process grades.
-- ``verify.VerifyResults``: decides every check cell's score outside the student's kernel.
+  for the next notebook a grading process grades; ``kernel_messages``: every message of the kernel
+  read within bounds, what cannot be read set aside with a note.
+- ``verify.VerifyResults``: decides every check cell's score outside the student's kernel, from result
+  records rebuilt by ``result_records`` (a record the checker could not have written fails its case).
 - ``scrub.ScrubHiddenTests``: redacts outputs that repeat hidden-test code.
 - ``integrity.IntegrityReport``: writes integrity.json for the instructor.
 - ``sanitize.SanitizeForPeople``: last, leaves nothing that runs script in feedback or the formgrader

@@ -22,7 +22,7 @@ Three things only make it faster, never change a result:
   release's illustrations are pictures in markdown cells: nothing runs for them);
 
 - a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms
-  (``compat.prompt_kernel_manager_class``);
+  (``compat.kernel_manager_class``, which also keeps every kernel on private Unix sockets);
 - with ``spare_kernel_dir`` set (cnnkit.scale's grading processes set it), once this notebook's
   kernel is ready a *spare* kernel starts for the next notebook this process grades, which takes
   it over once it is ready (``start_spare``, ``take_over``; the spare itself: cnnkit.grading.spare).
@@ -30,6 +30,7 @@ Three things only make it faster, never change a result:
 The limits' defaults come from cnnkit.grading.time_policy; nbgrader_config.py sets them from there too.
 """
 
+import collections
 import copy
 import functools
 import shutil
@@ -48,8 +49,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
 from cnnkit import compat, course
+from cnnkit.grading import kernel_messages, workdir
 from cnnkit.grading import spare as spares
-from cnnkit.grading import workdir
 from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
 from cnnkit.grading.spare import SpareKernel
 from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
@@ -91,20 +92,6 @@ def probe_flags(cell):
     return flags
 
 
-def nesting_depth_over(value, limit):
-    """True if value (JSON-like) nests deeper than limit; iterative, so any depth is safe to ask about."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return False
-
-
 class ContainedExecute(Execute):
     """Execute with a notebook time budget, dead-kernel recovery and an output cap."""
 
@@ -130,7 +117,7 @@ class ContainedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         installed_versions_checked()  # before grading anything: the private calls below are still there
-        kwargs.setdefault("kernel_manager_class", compat.prompt_kernel_manager_class())
+        kwargs.setdefault("kernel_manager_class", compat.kernel_manager_class())
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources, km=None):
@@ -232,7 +219,6 @@ class ContainedExecute(Execute):
         base = Path(self.spare_kernel_dir)
         base.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="kernel-", dir=base))
-        folder.chmod(0o755)  # as a working copy nbgrader makes (bwrap enters it without DAC override)
         current, manager = self.km, None
         try:
             manager = super().create_kernel_manager()  # nbclient's: configured name, class and options
@@ -376,32 +362,60 @@ class ContainedExecute(Execute):
                 self.nb.cells[index] = cell
         return None
 
+    def execute_cell(self, cell, cell_index, *args, **kwargs):
+        """Run one cell, every message of its kernel read by a MessageGuard; the messages it set aside get a note."""
+        guard = kernel_messages.guard(self.kc.session, self.max_output_depth)
+        try:
+            return super().execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            dropped = collections.Counter(guard.take_dropped())
+            if dropped:
+                listed = "; ".join(f"{reason} (x{count})" if count > 1 else reason for reason, count in dropped.items())
+                self._note(cell.outputs, cell_index, f"messages from the kernel were set aside: {listed}")
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's handling of a message from the kernel, for messages it can handle; a note for the others.
+
+        Widget (comm) messages are ignored: no score depends on a widget, and their state would go
+        unchecked into the notebook. Display ids are dropped (kernel_messages.without_display_id).
+        """
+        problem = kernel_messages.message_problem(msg)
+        if problem is None and msg["msg_type"].startswith("comm"):
+            return None
+        if problem is None:
+            try:
+                return super().process_message(kernel_messages.without_display_id(msg), cell, cell_index)
+            except kernel_messages.INVALID_OUTPUT as error:
+                problem = f"a {msg['msg_type']} message that is not a valid output ({type(error).__name__})"
+        self._note(cell.outputs, cell_index, f"{problem} was replaced by this note")
+        return None
+
+    def _note(self, outs, cell_index, text):
+        """A line in the cell's output saying what the kit did, within the cell's output budget."""
+        note = f"\n... the course kit: {text} ...\n"
+        if self._spend(self._output_bytes, self.max_output_bytes, cell_index, len(note)):
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+
+    @staticmethod
+    def _spend(budget, limit, cell_index, size):
+        """Count size against the cell's budget; True while it stays within limit."""
+        budget[cell_index] = budget.get(cell_index, 0) + size
+        return budget[cell_index] <= limit
+
     def output(self, outs, msg, display_id, cell_index):
         """Keep a cell's output until it reaches max_output_bytes, then say it was cut.
 
         Result records of the checks have a budget of their own (max_record_bytes), so printing cannot
-        crowd them out, nor can records dressed as results flood the notebook. Output nested deeper
-        than max_output_depth is dropped before anything else looks into it.
+        crowd them out, nor can records dressed as results flood the notebook. (What nests deeper than
+        max_output_depth never gets here: the MessageGuard sets it aside.)
         """
-        content = msg.get("content", {})
-        if nesting_depth_over(content, self.max_output_depth):
-            outs.append(
-                NotebookNode(output_type="stream", name="stdout", text="\n... output nested too deeply: dropped ...\n")
-            )
-            return None
-        size = len(str(content))
-        is_record = RESULT_MIME in content.get("data", {})
+        content = msg["content"]
+        is_record = RESULT_MIME in (content.get("data") or {})
         budget, limit = (
-            (self._record_bytes, self.max_record_bytes)
-            if is_record
-            else (
-                self._output_bytes,
-                self.max_output_bytes,
-            )
+            (self._record_bytes, self.max_record_bytes) if is_record else (self._output_bytes, self.max_output_bytes)
         )
         used = budget.get(cell_index, 0)
-        budget[cell_index] = used + size
-        if used + size <= limit:
+        if self._spend(budget, limit, cell_index, len(str(content))):
             return super().output(outs, msg, display_id, cell_index)
         if used <= limit:
             what = "result records" if is_record else "output"

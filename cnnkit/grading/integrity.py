@@ -161,7 +161,7 @@ class RecordSubmissionChanges(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         release = notebook.read(course.RELEASE / f"{resources['nbgrader']['notebook']}.ipynb")
         flags = changed_locked_cells(nb, release) + changed_kernel(nb, release)
-        nb.metadata.setdefault(METADATA_KEY, {})["submission_flags"] = flags
+        nb.metadata[METADATA_KEY] = {"submission_flags": flags}  # whatever the submission had there is not the kit's
         return nb, resources
 
 

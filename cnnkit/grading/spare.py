@@ -3,11 +3,12 @@
 Only speed depends on them, never a result. ``ContainedExecute`` (cnnkit.grading.execute) starts one
 once a notebook's kernel is ready (with ``spare_kernel_dir`` set, as cnnkit.scale's grading processes
 set it) and takes it over for the next notebook: the working copy's files move into the spare's
-folder, which then takes the working copy's place (``move_into_place``: a rename, which the running
-kernel, and its sandbox's bind mount, follow). So the kernel runs in the submission's folder as a
-fresh one would; it has run nothing but its own start-up and, optionally, the notebook's imports
-(``warm_up_code``: in a namespace of its own, output and warnings caught; a spare whose imports
-printed or warned is not used, since a fresh kernel would have shown that in the notebook).
+folder, which then takes the working copy's place (``move_into_place``: a rename, which the kernel's
+launcher, whose working folder it is, follows), and the kernel copies the files in from its launcher
+(``copy_files_in``). So the kernel runs on the submission's files as a fresh one would; it has run
+nothing but its own start-up and, optionally, the notebook's imports (``warm_up_code``: in a
+namespace of its own, output and warnings caught; a spare whose imports printed or warned is not
+used, since a fresh kernel would have shown that in the notebook).
 
 One grading process grades one notebook at a time, so there is at most one spare per process:
 ``waiting()``, ``keep()``, ``take()``, ``discard_spare()``.
@@ -23,7 +24,6 @@ from jupyter_core.utils import run_sync
 
 from cnnkit import compat
 from cnnkit.sandbox.bwrap import COPY_IN_CALL
-from cnnkit.sandbox.workcopy import hand_over
 
 ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
 QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"
@@ -81,14 +81,11 @@ def is_idle(message):
 def move_into_place(folder, workdir):
     """Make folder (a spare kernel's, empty) the working copy: workdir's entries move in, then it takes workdir's place.
 
-    The entries get the folder's owner (the sandbox user, to whom the kernel's launcher gave it, as it
-    gives a working copy at start-up) and the folder gets workdir's mode.
+    The folder gets workdir's mode.
     """
-    owner, mode = os.stat(folder), os.stat(workdir).st_mode
+    mode = os.stat(workdir).st_mode
     for name in os.listdir(workdir):
         os.rename(workdir / name, folder / name)
-    if os.geteuid() == 0 and owner.st_uid != os.geteuid():
-        hand_over(folder, owner.st_uid)  # what the launcher does to a working copy at start-up
     os.chmod(folder, mode & 0o7777)
     os.rmdir(workdir)
     os.rename(folder, workdir)
@@ -179,8 +176,9 @@ class SpareKernel:
     def copy_files_in(self, timeout):
         """Once its folder is the working copy: the kernel copies the files into its own working folder.
 
-        In the sandbox a kernel works on a copy (bwrap.COPY_IN), made when it starts; a spare started
-        in an empty folder. RuntimeError if the copy failed or the kernel died; TimeoutError if too slow.
+        In the sandbox a kernel works on a copy (bwrap.COPY_IN), made when it starts from what its
+        launcher hands it; a spare started in an empty folder. RuntimeError if the copy failed or the
+        kernel died; TimeoutError if too slow.
         """
         run_sync(self._copy_files_in)(timeout)
 

@@ -15,6 +15,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from cnnkit.grading.result_records import read_outcome
 from cnnkit.spec.notebook import find_grade_call
 from cnnkit.spec.table import CHECKS, SPEC, score
 
@@ -24,21 +25,25 @@ VERDICT_MIME = "application/vnd.cnnkit.verdict+json"
 KIT_MIMES = frozenset({VERDICT_MIME, CHECKS.RESULT_MIME, "application/vnd.cnnkit.probe+json"})
 
 
-def collect_outcomes(outputs, name, result_mime):
-    """Case index -> outcome from the cell's result records; duplicated cases are refused."""
+def collect_outcomes(outputs, name, result_mime, count):
+    """Case index -> outcome from the cell's result records, each read by result_records.read_outcome.
+
+    Records of another function or of no case 0 .. count - 1 are left out; a case with more than one
+    record is refused (none is trusted).
+    """
     outcomes, duplicated = {}, set()
     for output in outputs:
         record = output.get("data", {}).get(result_mime) if output.get("output_type") == "display_data" else None
         if not isinstance(record, dict) or record.get("function") != name:
             continue
         index = record.get("case")
+        if type(index) is not int or not 0 <= index < count:
+            continue
         if index in outcomes:
             duplicated.add(index)
-        outcome = record.get("outcome")
-        if not isinstance(outcome, dict) or not {"returned", "raised", "skipped"} & set(outcome):
-            outcome = {"skipped": "the result recorded for this case is not one the checker writes", "kind": "other"}
-        elif "skipped" in outcome:  # the kernel skips a case only when out of time
-            outcome = {**outcome, "kind": "budget_spent"}
+        outcome = read_outcome(record.get("outcome"))
+        if "skipped" in outcome and "kind" not in outcome:  # the kernel skips a case only when out of time
+            outcome["kind"] = "budget_spent"
         outcomes[index] = outcome
     for index in duplicated:
         outcomes[index] = {
@@ -150,14 +155,14 @@ class VerifyResults(NbGraderPreprocessor):
         name, hidden = call
         public = SPEC[name].public_cases
         cases = public + list(hidden)
-        outcomes = collect_outcomes(cell.outputs, name, CHECKS.RESULT_MIME)
+        outcomes = collect_outcomes(cell.outputs, name, CHECKS.RESULT_MIME, len(cases))
         missing = why_no_result(cell.outputs)
         started = time.perf_counter()
         verdicts = [judge_case(name, case, outcomes.get(i, missing)) for i, case in enumerate(cases)]
         record = verdict_record(name, cases, len(public), verdicts, float(cell.metadata.nbgrader["points"]))
         # Timing, for benchmarks/: the student's functions (as the kernel measured) and this judging.
         record["seconds"] = {
-            "student_code": sum(float(o.get("seconds", 0)) for o in outcomes.values() if isinstance(o, dict)),
+            "student_code": sum(outcome.get("seconds", 0.0) for outcome in outcomes.values()),
             "verify": time.perf_counter() - started,
         }
         cell.outputs = verdict_outputs(record, render(record, cases))

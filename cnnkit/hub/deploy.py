@@ -47,6 +47,9 @@ LAB_PLUGINS = {
     "@jupyter/nbgrader:course-list": ("grader",),
     "@jupyter/nbgrader:create-assignment": ("grader",),
     "@cnnkit/grading-panel:plugin": ("student",),
+    # JupyterLab's debugger, for no one: it makes ipykernel start debugpy, whose adapter listens on a TCP port
+    # of 127.0.0.1 that every account on the machine can connect to and speak to (docs/security.md).
+    "@jupyterlab/debugger-extension": (),
 }
 # The grading panel (labextension/, docs/hub.md): the service it asks (the name jupyterhub_config.py gives it).
 GRADING_SERVICE = "grader"
@@ -107,8 +110,49 @@ def make_folders(layout):
     layout.state.chmod(0o700)
 
 
+# Where a user's kernels keep their connection files and, beside them, their Unix sockets. A socket's path may not
+# exceed 107 bytes: jupyter_server's kernels are named kernel-<36-character id>-ipc-<n>, which in jupyter_core's
+# default (~/.local/share/jupyter/runtime) leaves room for home folders of 28 characters only (/home/ and a
+# user name of 22); here, for 40 (any valid user name under /home). The role's jupyter_server_config.py sets
+# it for the server, and with it for everything the server starts (kernels, terminals, Validate).
+RUNTIME_DIR = "~/.jupyter/runtime"
+
+# A student's kernels that nbgrader starts (Validate in their server, nbgrader validate in a terminal): on Unix
+# sockets in the student's runtime folder (0700), with a connection file of their own per configuration load,
+# instead of five TCP ports on 127.0.0.1 that every account on the machine can connect to (IOPub needs no key).
+# A connection file must be named: with ipc and none, the sockets' address would be a path relative to each
+# process's working folder. Graders need none of this: the course's configuration, which theirs loads, gives
+# nbgrader the kit's own kernel manager (cnnkit.compat.kernel_manager_class).
+PRIVATE_KERNELS = (
+    "",
+    "# Kernels on Unix sockets in this user's private runtime folder, not on TCP ports (docs/security.md).",
+    "import uuid  # noqa: E402",
+    "",
+    "from jupyter_core.paths import jupyter_runtime_dir  # noqa: E402",
+    "",
+    "os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)",
+    'c.KernelManager.transport = "ipc"',
+    'c.KernelManager.connection_file = os.path.join(jupyter_runtime_dir(), f"nbgrader-{uuid.uuid4().hex[:12]}.json")',
+)
+
+
+def server_python_config(role):
+    """jupyter_server_config.py of a role: the runtime folder (RUNTIME_DIR), which JSON cannot say per user."""
+    lines = [
+        f'"""Jupyter server settings for every {role} on this hub (written by cnnkit.hub.deploy; edits are lost).',
+        "",
+        "The runtime folder is no setting: jupyter_core reads it from JUPYTER_RUNTIME_DIR. This file runs before",
+        "the server first asks for it; kernels, terminals and Validate inherit it from the server.",
+        '"""',
+        "import os",
+        "",
+        f"os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.expanduser({RUNTIME_DIR!r}))",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def nbgrader_config(layout, role):
-    """The system-wide nbgrader_config.py of a role: which course, where the exchange is."""
+    """The system-wide nbgrader_config.py of a role: which course, where the exchange is; a student's kernels."""
     lines = [
         '"""nbgrader settings for every ' + role + " on this hub (written by cnnkit.hub.deploy; edits are lost).",
         '"""',
@@ -118,6 +162,8 @@ def nbgrader_config(layout, role):
         f"c.CourseDirectory.course_id = {layout.course_id!r}",
         f"c.Exchange.root = {str(layout.exchange)!r}",
     ]
+    if role == "student":
+        lines += PRIVATE_KERNELS
     if role == "grader":
         course_config = layout.course_dir / "nbgrader_config.py"
         lines += [
@@ -131,12 +177,15 @@ def nbgrader_config(layout, role):
 
 
 def server_config(role):
-    """jupyter_server_config.json of a role: which nbgrader server extensions run; no calls home."""
+    """jupyter_server_config.json of a role: which nbgrader server extensions run; kernels on Unix sockets; no calls home."""
     extensions = {name: role in roles for name, roles in SERVER_EXTENSIONS.items()}
     return {
         # Terminals: a plain (non-login) bash keeps the server's PATH, the hub environment's bin first, so
         # `nbgrader` is the course's; a login shell would reset PATH from /etc/profile.
         "ServerApp": {"jpserver_extensions": extensions, "terminado_settings": {"shell_command": ["/bin/bash"]}},
+        # The notebooks' kernels listen on Unix sockets beside their connection files, in the user's runtime
+        # folder (0700), not on TCP ports every account on the machine could connect to.
+        "KernelManager": {"transport": "ipc"},
         "LabApp": {
             "news_url": None,
             "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",
@@ -179,6 +228,7 @@ def write_role_configs(layout):
         if role == "student":
             settings["GradingPanel"] = grading_panel_config(layout)
         (folder / "jupyter_server_config.json").write_text(json.dumps(settings, indent=2) + "\n")
+        (folder / "jupyter_server_config.py").write_text(server_python_config(role))
         (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config(role), indent=2) + "\n")
         for path in [folder.parent, *folder.rglob("*"), folder]:
             path.chmod(0o755 if path.is_dir() else 0o644)

@@ -34,12 +34,12 @@ from pathlib import Path
 import nbformat
 
 from cnnkit.hub import policy as rules
-from cnnkit.ingest.admit import Limits as AdmissionLimits
+from cnnkit.ingest.admit import Admission
 from cnnkit.ingest.zip_owners import STUDENT_ID_PATTERN
 
 READY_FILE = "submission_secret.txt"  # the last file nbgrader submit writes
 STALE = datetime.timedelta(minutes=2)  # a folder still without READY_FILE after this was not made by submit
-NOTEBOOK_BYTES = AdmissionLimits().file_bytes  # a larger notebook would be set aside by the admission gate
+NOTEBOOK_BYTES = Admission().max_file_bytes  # a larger notebook would be set aside by the admission gate
 NOTEBOOKS_TOLD = 10  # a not-graded page goes under at most this many of the submission's notebook names
 
 ASSIGNMENT_ID = r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}"

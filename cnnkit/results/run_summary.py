@@ -1,7 +1,8 @@
 """One record per submission after an autograde run: graded or not, why, and what to do.
 
 nbgrader's own log says the same things in many lines per student; this is the summary an
-instructor reads. ``summary(root)`` gives the records, ``render(records)`` the lines, and
+instructor reads. A submission nbgrader failed on is shown with the cause the batch recorded
+(logs/autograde-outcomes.json: the exception, the step and the cell), when there is one. ``summary(root)`` gives the records, ``render(records)`` the lines, and
 ``needs_attention(records)`` whether the run failed (nbgrader broke on a submission).
 """
 
@@ -12,7 +13,7 @@ import nbformat
 
 from cnnkit import course
 from cnnkit.ingest import admit
-from cnnkit.results import scores
+from cnnkit.results import outcomes, scores
 
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
 
@@ -94,8 +95,11 @@ def graded_text(scored, maxima):
     return text
 
 
-def student_record(root, student, found):
-    """The SubmissionRecord of one submission folder; found: the gradebook's ClassScores (or None)."""
+def student_record(root, student, found, reasons=None):
+    """The SubmissionRecord of one submission folder; found: the gradebook's ClassScores (or None).
+
+    reasons: student -> cnnkit.results.outcomes.Outcome of the submissions the last batch did not grade.
+    """
     folder = root / "submitted" / student / course.ASSIGNMENT
     graded = (root / "autograded" / student / course.ASSIGNMENT / NB_NAME).exists()
     scored = found.students.get(student) if found else None
@@ -109,7 +113,9 @@ def student_record(root, student, found):
     if problem:
         text = f"NOT GRADED (scores 0): {problem}{admission_note(root, student)}"
         return SubmissionRecord(student, False, SUBMISSION_PROBLEM, text)
-    text = f"NOT GRADED: nbgrader failed on it; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
+    outcome = (reasons or {}).get(student)
+    why = outcome.reason if outcome is not None else "nbgrader failed on it"
+    text = f"NOT GRADED: {why}; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
     return SubmissionRecord(student, False, NBGRADER_FAILED, text)
 
 
@@ -120,7 +126,8 @@ def summary(root=course.ROOT, db_url=None):
     if not students:
         return []
     found = scores.class_scores(db_url or course.gradebook_url(root))
-    return [student_record(root, student, found) for student in students]
+    reasons = outcomes.not_graded_reasons(root, course.ASSIGNMENT)
+    return [student_record(root, student, found, reasons) for student in students]
 
 
 def render(records):

@@ -2,11 +2,14 @@
 
 - ``cnnkit.sandbox`` (this file): the nbgrader side, below;
 - ``launch.py``: the kernel's launcher, run by the kernelspec ``kernels/cnnkit-sandbox`` as
-  ``python -I launch.py`` for every kernel: starts ipykernel under bubblewrap and relays its channels;
+  ``python -I launch.py`` for every kernel: starts ipykernel under bubblewrap, relays its channels to
+  the process that started it only, and hands it the working copy's files;
 - ``bwrap.py``: how the sandbox is made (settings and limits from the environment, the bwrap command
-  line, whether a sandbox starts here); ``workcopy.py``: the working copy before and after (handed to
-  the sandbox user, then made safe for nbgrader again); ``cgroup.py``: limits of the whole process tree.
-  Standard library only, as the launcher, which loads them by path.
+  line, whether a sandbox starts here); ``workcopy.py``: the working copy made safe for nbgrader again
+  after a kernel ran in it; ``cgroup.py``: limits of the whole process tree; ``socketdir.py``: the
+  private folders of the kernels' Unix sockets (also those of ``compat.kernel_manager_class``, the
+  kit's kernel manager, which keeps every kernel off TCP). Standard library only, as the launcher,
+  which loads them by path.
 
 Every kernel nbgrader starts (autograde, validate, formgrader) is the one named by
 ``c.Execute.kernel_name``: nbclient uses that name whatever kernelspec the notebook carries

@@ -7,13 +7,15 @@ The nbgrader side (cnnkit.sandbox) imports it too.
 
 - ``Settings`` / ``Limits``: what the grader passes down in ``CNNKIT_*`` environment variables;
 - ``bwrap_command``: new PID, network, IPC and UTS namespaces and an empty root holding only
-  read-only binds of the system and the Python environment, the working copy (read-only, at
-  ``/run/submission``), and size-limited tmpfs folders: ``/submission``, where the kernel works on
-  a copy of the working copy, and a private ``/tmp``. A few lines of Python inside (``SHIM``) set
-  the resource limits, copy the files in, drop to the sandbox user and exec the kernel;
+  read-only binds of the system and the Python environment, the folder of the kernel's sockets, and
+  size-limited tmpfs folders: ``/submission``, where the kernel works on a copy of the working copy,
+  and a private ``/tmp``. The working copy itself is not mounted: the launcher hands its files over a
+  socket (``COPY_IN``), so no host path of it shows in the sandbox's ``/proc/self/mountinfo``. A few
+  lines of Python inside (``SHIM``) set the resource limits, drop to the sandbox user, copy the
+  files in and exec the kernel;
 - ``arguments_file``: bwrap reads that command line from a file descriptor (``--args``), so the
   sandbox's pid 1 shows no host path in ``/proc/1/cmdline``;
-- ``check_workdir``: a working copy the sandbox may bind (its hand-over and clean-up: workcopy.py);
+- ``check_workdir``: a working copy the launcher may hand to the sandbox (its clean-up: workcopy.py);
 - ``probe``: whether a sandbox starts on this machine at all.
 """
 
@@ -28,19 +30,22 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ALLOW_ENV = "CNNKIT_ALLOW_UNSANDBOXED"  # "1": run unsandboxed (with a warning) when no sandbox can start
+TCP_ENV = "CNNKIT_ALLOW_TCP_KERNEL"  # "1": serve a kernel on the TCP ports its connection file names
 BWRAP_ENV = "CNNKIT_BWRAP"  # path of bwrap; default: found on PATH
 UID_ENV = "CNNKIT_SANDBOX_UID"  # the unprivileged user (and group) student code runs as
 LIMIT_ENV = "CNNKIT_SANDBOX_"  # + field name of Limits, upper case: CNNKIT_SANDBOX_MEMORY_MB, ...
 
-# Inside the sandbox: the working copy, the kernel's connection file and the directory of its Unix sockets.
-# The working copy has the same path in every sandbox: student code does not learn the grader's folders,
+# Inside the sandbox: the kernel's working folder, its connection file and the folder of its Unix sockets.
+# The working folder has the same path in every sandbox: student code does not learn the grader's folders,
 # and a kernel started ahead of time in an empty folder (cnnkit.grading.spare) shows the same
-# paths in tracebacks as one started in the submission's folder.
+# paths in tracebacks as one started in the submission's folder. It is a tmpfs of bounded size holding a
+# copy of the working copy, so nothing the kernel writes reaches the grader's disk.
 WORKDIR = "/submission"
-# The working copy itself, read-only: the kernel works on a copy of it in WORKDIR, a tmpfs of bounded size,
-# so nothing it writes reaches the grader's disk, and a spare kernel copies the files in when taken over.
-INCOMING = "/run/submission"
 KERNEL_RUN = "/run/kernel"
+# In KERNEL_RUN: the launcher's socket that hands out the working copy's files (a tar stream), to the
+# sandbox's own processes only. The kernel copies them in when it starts, and a spare kernel again
+# when it is taken over (its launcher's working folder has then become the submission's).
+FILES_SOCKET = f"{KERNEL_RUN}/files"
 KERNEL_CONNECTION = "/run/kernel.json"
 MPLCONFIGDIR = "/tmp/.matplotlib"
 
@@ -61,18 +66,23 @@ REFUSAL = (
 # the grader's. Under root, bwrap kept only CAP_SETUID/CAP_SETGID so that this can switch to the
 # sandbox user: a process mapped to root is exempt from RLIMIT_NPROC. A new session leaves the
 # kernel no controlling terminal to push keystrokes into (TIOCSTI).
-# COPY_IN copies the read-only working copy into the kernel's tmpfs: regular files and folders only.
+# COPY_IN copies the working copy into the kernel's tmpfs, from the launcher's tar stream of its folders and
+# regular files (cnnkit/sandbox/launch.py, pack_workdir).
 COPY_IN = f"""
 def copy_in():
-    import os, shutil, stat
-    if os.getcwd() != {WORKDIR!r} or not os.path.isdir({INCOMING!r}):
+    import os, shutil, socket, tarfile
+    if os.getcwd() != {WORKDIR!r} or not os.path.exists({FILES_SOCKET!r}):
         return  # not in a sandbox (the explicit opt-out): the kernel works in the working copy itself
-    for folder, dirs, files in os.walk({INCOMING!r}):
-        target = os.path.join({WORKDIR!r}, os.path.relpath(folder, {INCOMING!r}))
-        os.makedirs(target, exist_ok=True)
-        for name in files:
-            if stat.S_ISREG(os.lstat(os.path.join(folder, name)).st_mode):
-                shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect({FILES_SOCKET!r})
+        with sock.makefile("rb") as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                target = os.path.join({WORKDIR!r}, member.name)
+                if member.isdir():
+                    os.makedirs(target, exist_ok=True)
+                elif member.isfile():
+                    with archive.extractfile(member) as source, open(target, "wb") as copy:
+                        shutil.copyfileobj(source, copy)
 """
 COPY_IN_CALL = f"exec({COPY_IN!r} + 'copy_in()', {{}})"  # what a spare kernel runs when taken over
 
@@ -151,6 +161,7 @@ class Settings:
     uid: int = 65534  # nobody/nogroup
     bwrap: str | None = None
     allow_unsandboxed: bool = False
+    allow_tcp: bool = False  # the launcher refuses a kernel on TCP ports unless told otherwise (TCP_ENV)
 
     @classmethod
     def from_env(cls, environ=os.environ):
@@ -160,6 +171,7 @@ class Settings:
             uid=int(environ.get(UID_ENV, cls.uid)),
             bwrap=bwrap if bwrap and os.access(bwrap, os.X_OK) else None,
             allow_unsandboxed=environ.get(ALLOW_ENV, "") == "1",
+            allow_tcp=environ.get(TCP_ENV, "") == "1",
         )
 
     @property
@@ -210,7 +222,7 @@ def inside(path, directory):
 
 
 def check_workdir(workdir, roots):
-    """Refuse to hand the sandbox a directory that is not one submission's working copy."""
+    """Refuse to hand the sandbox the files of a directory that is not one submission's working copy."""
     found = [name for name in COURSE_MARKERS if (workdir / name).exists()]
     if workdir == Path("/") or workdir == Path.home() or found:
         raise SandboxError(f"{workdir} looks like a course or home folder ({', '.join(found) or 'top level'})")
@@ -297,11 +309,12 @@ def matplotlib_seed():
     return {f"{MPLCONFIGDIR}/{newest.name}": newest.read_bytes()}
 
 
-def bwrap_command(settings, workdir, rundir, files, argv):
-    """The full bwrap command running argv (absolute interpreter path first) in workdir.
+def bwrap_command(settings, sockets, files, argv):
+    """The full bwrap command running argv (absolute interpreter path first) in WORKDIR.
 
-    files: sandbox path -> (fd holding its contents, writable). Read-only files are bound; writable ones
-    are copies in the private /tmp.
+    sockets: the host folder of the kernel's Unix sockets, bound at KERNEL_RUN. files: sandbox path ->
+    (fd holding its contents, writable). Read-only files are bound; writable ones are copies in the
+    private /tmp.
     """
     mounts = Mounts()
     system_mounts(mounts, settings.limits)
@@ -315,8 +328,7 @@ def bwrap_command(settings, workdir, rundir, files, argv):
         if parent not in mounts.dirs:
             mounts.add("--dir", dest=parent, modifiers=["--perms", "1777"])
         mounts.add("--file", str(fd), dest=dest, modifiers=["--perms", "0666"])
-    mounts.add("--bind", str(rundir), dest=KERNEL_RUN)
-    mounts.add("--ro-bind", str(workdir), dest=INCOMING)
+    mounts.add("--bind", str(sockets), dest=KERNEL_RUN)
     mounts.add("--tmpfs", dest=WORKDIR, modifiers=["--perms", "0777", "--size", str(settings.limits.workdir_mb * MB)])
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     env = [arg for name, value in sandbox_env().items() for arg in ("--setenv", name, value)]
@@ -398,17 +410,11 @@ def probe(settings):
     """None if a sandbox starts on this machine with these settings; otherwise why not."""
     if settings.bwrap is None:
         return f"bwrap (bubblewrap) was not found ({BWRAP_ENV}={os.environ.get(BWRAP_ENV, 'unset')}, PATH)"
-    with tempfile.TemporaryDirectory(prefix="cnnkit-probe-") as tmp:
-        workdir, rundir = Path(tmp, "work"), Path(tmp, "run")
-        workdir.mkdir()
-        rundir.mkdir()
-        if (
-            settings.as_root
-        ):  # the sandbox user must be able to use both (the launcher's hand-over, cnnkit/sandbox/workcopy.py)
-            for path in (tmp, workdir, rundir):
-                os.lchown(path, settings.uid, settings.uid)
+    with tempfile.TemporaryDirectory(prefix="cnnkit-probe-") as sockets:
+        if settings.as_root:  # the sandbox user must be able to use it, as the launcher's
+            os.chown(sockets, settings.uid, settings.uid)
         with memory_files(sandbox_files(settings)) as fds:
-            command = bwrap_command(settings, workdir, rundir, fds, [sys.executable, "-c", "import numpy"])
+            command = bwrap_command(settings, sockets, fds, [sys.executable, "-c", "import numpy"])
             with arguments_file(command) as (short, args_fd):
                 passed = [args_fd, *(fd for fd, _ in fds.values())]
                 result = subprocess.run(short, pass_fds=passed, capture_output=True, text=True, timeout=120)

@@ -1,7 +1,7 @@
-"""The working copy a sandboxed kernel runs in, before and after: handed to the sandbox user, then made safe again.
+"""The working copy after a kernel ran in it: made safe for nbgrader's writes again (cnnkit.sandbox.CleanWorkdir).
 
-Standard library only, like bwrap.py: the launcher (cnnkit/sandbox/launch.py) loads this file by path.
-The nbgrader side (cnnkit.sandbox.CleanWorkdir, cnnkit.grading.spare) imports it too.
+A sandboxed kernel never sees the working copy (its launcher hands it a copy of the files, cnnkit/sandbox/
+launch.py); a kernel run without the sandbox (the explicit opt-out) works in it and may leave anything there.
 """
 
 import os
@@ -13,12 +13,6 @@ def walk(top):
     for dirpath, dirnames, filenames in os.walk(top, topdown=False):
         for name in filenames + dirnames:
             yield os.path.join(dirpath, name)
-
-
-def hand_over(directory, uid):
-    """Root only: let the sandbox user own a directory tree (its only way to write there)."""
-    for path in [*walk(directory), str(directory)]:
-        os.lchown(path, uid, uid)
 
 
 def sanitize_workdir(workdir):

@@ -7,6 +7,7 @@
 - ``worker``: inside a grading process: stock `nbgrader autograde` in a scratch course, per job.
 - ``transport``: folders, the course bundle and the gradebook snapshot as bytes.
 - ``outcome``: what grading one submission produced; the log and logs/autograde-outcomes.json.
+- ``cause``: why nbgrader failed on a submission (the exception, its step and cell), for the outcome.
 - ``progress``: the progress bar. ``processes``: killing process trees, dying with the parent.
 - ``dask``: the same grading processes on a Dask cluster.
 

@@ -101,7 +101,11 @@ class GradingProcess:
         finally:
             self.busy = False
         self.stop()
-        return failure(job["student"], status, reason, time.perf_counter() - started, self.log_tail())
+        tail = self.log_tail()
+        last_words = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
+        if status == CRASHED and last_words:
+            reason += f"; its last words: {last_words[:300]}"
+        return failure(job["student"], status, reason, time.perf_counter() - started, tail)
 
     def log_tail(self, lines=30):
         path = self.workspace / "grading-process.log"

@@ -11,7 +11,8 @@ serves jobs from a socket until it closes (``serve``). For each job it:
    (cnnkit.grading.execute's ``spare_kernel_dir``);
 3. if the job asks for it (the grading service does), runs ``nbgrader generate_feedback`` for the
    student there too, so feedback is made in parallel, by the process that has everything loaded;
-4. sends back the outcome (cnnkit.scale.outcome): the autograded folder (bytes), nbgrader's log,
+4. sends back the outcome (cnnkit.scale.outcome), with why when nbgrader failed (cnnkit.scale.cause:
+   the exception, its step and cell): the autograded folder (bytes), nbgrader's log,
    the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state)
    and the feedback folder (bytes) if it was asked for.
 """
@@ -26,6 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from cnnkit import compat
+from cnnkit.scale.cause import describe, keeping_cause
 from cnnkit.scale.gradebook_writer import submission_state
 from cnnkit.scale.outcome import ERROR, FAILED, GRADED, REFUSED, failure
 from cnnkit.scale.processes import watch_parent
@@ -55,8 +57,9 @@ def serve(course_root, fd):
             continue
         try:
             outcome = grade_in_scratch(Path(course_root), job)
-        except Exception:  # a bug of the kit's, not the submission's: report it and serve on
-            outcome = failure(job["student"], ERROR, "the grading process failed", log=traceback.format_exc())
+        except Exception as error:  # a bug of the kit's, not the submission's: report it and serve on
+            message = f"the grading process failed: {describe(error)}"
+            outcome = failure(job["student"], ERROR, message, log=traceback.format_exc())
         connection.send(outcome)
 
 
@@ -119,7 +122,8 @@ def grade_in_scratch(course_root, job):
     db_url = f"sqlite:///{course_root / 'gradebook.db'}"
     # A spare kernel boots for the next job while this one runs (cnnkit.grading.execute), unless this is the last.
     spare_dir = spare_kernel_dir(course_root) if job.get("spare_kernel", True) else ""
-    code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
+    with keeping_cause() as keeper:
+        code, log = autograde_in_process(course_root, job["assignment"], db_url, spare_dir)
     status = exit_status(code)
     autograded = course_root / job["autograded"]
     feedback = None
@@ -129,7 +133,7 @@ def grade_in_scratch(course_root, job):
     outcome = {
         "student": job["student"],
         "status": status,
-        "message": code if status == REFUSED else "",
+        "message": failure_message(status, code, keeper.cause()),
         "gradebook": submission_state(db_url, job["assignment"], job["student"]),
         "autograded": pack(autograded) if autograded.is_dir() else None,
         "feedback": feedback,
@@ -162,6 +166,15 @@ def reset_scratch(course_root):
         shutil.rmtree(course_root / name, ignore_errors=True)
     for path in course_root.glob("gradebook.db*"):
         path.unlink()
+
+
+def failure_message(status, code, cause):
+    """What the outcome says about a submission nbgrader did not grade ('' when it did): why, and where."""
+    if status == REFUSED:
+        return str(code)
+    if status == FAILED:
+        return cause or f"nbgrader exited {code} without logging why"
+    return ""
 
 
 def exit_status(code):

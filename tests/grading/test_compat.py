@@ -64,9 +64,9 @@ def test_contained_execute_refuses_to_run_on_a_changed_version(monkeypatch):
         execute.installed_versions_checked.cache_clear()
 
 
-def test_the_prompt_manager_polls_every_10_ms(monkeypatch):
-    manager_class = compat.prompt_kernel_manager_class()
-    assert issubclass(manager_class, AsyncKernelManager) and manager_class is compat.prompt_kernel_manager_class()
+def test_the_kit_s_manager_polls_every_10_ms(monkeypatch):
+    manager_class = compat.kernel_manager_class()
+    assert issubclass(manager_class, AsyncKernelManager) and manager_class is compat.kernel_manager_class()
     answers, slept = [True, True, False], []
 
     async def is_alive(self):
@@ -76,8 +76,11 @@ def test_the_prompt_manager_polls_every_10_ms(monkeypatch):
         slept.append(seconds)
 
     monkeypatch.setattr(manager_class, "_async_is_alive", is_alive)
+    manager = manager_class()
     monkeypatch.setattr(asyncio, "sleep", sleep)
-    asyncio.run(manager_class()._async_wait())
+    asyncio.run(manager._async_wait())
+    monkeypatch.undo()
+    asyncio.run(manager.cleanup_resources())  # its socket folder (tests/sandbox/test_relay.py)
     assert slept == [0.01, 0.01]
 
 

@@ -168,3 +168,12 @@ def test_student_cells_are_the_editable_code_cells_of_the_master():
     locked = {notebook.grade_id(cell) for cell in master.cells if utils.is_locked(cell)}
     assert "test_zero_pad" in locked and "setup_imports" in locked
     assert set(notebook.solutions()) <= set(labels) and not locked & set(labels)
+
+
+@pytest.mark.parametrize("planted", [[], "flags", 5, {"submission_flags": [{"reason": "forged", "where": "x"}]}])
+def test_the_kits_metadata_key_in_a_submission_is_replaced_not_trusted(planted):
+    nb = notebook.read(course.RELEASE / f"{course.ASSIGNMENT}.ipynb")
+    nb.metadata[integrity.METADATA_KEY] = planted
+    resources = {"nbgrader": {"notebook": course.ASSIGNMENT}}
+    nb, _ = integrity.RecordSubmissionChanges().preprocess(nb, resources)
+    assert nb.metadata[integrity.METADATA_KEY] == {"submission_flags": []}

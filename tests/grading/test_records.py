@@ -5,8 +5,9 @@ import os
 from nbformat import NotebookNode
 
 from cnnkit.grading import workdir
-from cnnkit.grading.execute import nesting_depth_over, probe_flags
+from cnnkit.grading.execute import probe_flags
 from cnnkit.grading.integrity import PROBE_MIME
+from cnnkit.grading.kernel_messages import nesting_depth_over
 from cnnkit.grading.verify import KIT_MIMES, VERDICT_MIME, without_kit_records
 from cnnkit.results.report.read import cell_verdict
 

@@ -14,6 +14,7 @@ import nbformat
 
 from cnnkit import course
 from cnnkit.hub.state import PATH, State
+from cnnkit.ingest.quarantine import read_notes
 from cnnkit.spec import notebook, samples
 from tests.hub.support import hub_course, run_service_once, submit
 
@@ -45,6 +46,9 @@ def test_failed_and_superseded_attempts_keep_nothing(released_course, tmp_path):
     assert kept == [rows[2]["name"]]  # the latest graded attempt: under "last" no other can count again
     assert [row["status"] for row in rows] == ["done", "failed", "done", "failed"], rows
     assert "larger than 20 MB" in rows[1]["reason"]
+    # Quarantine keeps the latest attempt's refusals only, within its caps: the 25 MB file is over the 20 MB a
+    # student's quarantine may hold, so only the note saying so is kept.
     quarantine = root / "quarantine" / "hoarder" / course.ASSIGNMENT
-    assert sorted(path.name for path in quarantine.iterdir()) == ["admission.json", "data.bin"]
+    assert sorted(path.name for path in quarantine.iterdir()) == ["admission.json"]
+    assert [note["name"] for note in read_notes(quarantine)] == ["data.bin"]
     assert list((root / "logs" / "submit-service-intake").iterdir()) == []  # no snapshot outlives its grading

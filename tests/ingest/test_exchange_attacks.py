@@ -98,11 +98,6 @@ def active_files(folder):
     (folder / "x.html" / "index.html").write_bytes(b"<script>alert(7)</script>")
 
 
-def inbound_folder(exchange, student):
-    [folder] = (exchange / COURSE_ID / "inbound").glob(f"{student}+{A}+*")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def exchanged(released_course, tmp_path_factory):
     """The course after the whole exchange flow over the honest student and every attacker.
@@ -111,6 +106,9 @@ def exchanged(released_course, tmp_path_factory):
     """
     base = tmp_path_factory.mktemp("exchange-attacks")
     root = clone_course(released_course, base / "course")
+    with open(root / "nbgrader_config.py", "a") as handle:
+        # Every student here is this test's Unix account: collect's owner check would refuse them all.
+        handle.write("\nc.SubmitPolicy.check_owner = False\n")
     exchange = base / "exchange"
     exchange.mkdir()
     run_nbgrader(root, "release_assignment", A, *where(exchange))
@@ -119,8 +117,10 @@ def exchanged(released_course, tmp_path_factory):
     submit(root, exchange, "mallory-active", active_files)
     submit(root, exchange, "mallory-records")
     submit(root, exchange, "mallory-deep")
-    (inbound_folder(exchange, "mallory-records") / "submission_secret.txt").write_bytes(b"\xff\xfe\x00 not text")
     steps = {"collect": run_nbgrader(root, "collect", A, *where(exchange), check=False)}
+    # Collect refuses a submission whose secret is not what nbgrader writes (tests/hub); one that reached
+    # submitted/ by another way (a copy by hand, an older kit) is the release gate's to catch.
+    (root / "submitted" / "mallory-records" / A / "submission_secret.txt").write_bytes(b"\xff\xfe\x00 not text")
     deep_chain(root / "submitted" / "mallory-deep" / A, DEPTH, leaf=("deepest.html", b"<script>alert(8)</script>"))
     for step in ("autograde", "generate_feedback", "release_feedback"):
         steps[step] = run_nbgrader(root, step, A, *where(exchange), check=False)

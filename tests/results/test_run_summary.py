@@ -84,6 +84,20 @@ def test_rendered_lines_are_the_summary_people_read(course_root):
     assert lines["eve"].startswith(f"NOT GRADED (scores 0): {NB} is not a valid notebook (")
 
 
+def test_a_failure_of_nbgrader_shows_the_cause_the_batch_recorded(course_root):
+    cause = "ValueError: cannot create an OBJECT array from memory buffer (in VerifyResults, cell 14 (test_zero_pad))"
+    record = {"student": "dan", "status": "failed", "message": cause, "seconds": 2.8, "host": "h"}
+    write_outcomes(course_root, {"assignment": course.ASSIGNMENT, "outcomes": [record]})
+    reasons = outcomes.not_graded_reasons(course_root, course.ASSIGNMENT)
+    found = class_scores(ann=(FULL, 0.0), ben=(FULL, 0.0))
+    dan = run_summary.student_record(course_root, "dan", found, reasons)
+    assert (dan.reason, dan.text) == (
+        run_summary.NBGRADER_FAILED,
+        f"NOT GRADED: failed: {cause}; see logs/autograde.log, fix, then `make autograde STUDENT=dan`",
+    )
+    assert run_summary.student_record(course_root, "ann", found, reasons).graded  # graded since: no reason shown
+
+
 def test_only_a_failure_of_nbgrader_needs_attention(course_root):
     found = records(course_root)
     assert run_summary.needs_attention(found)

@@ -130,4 +130,4 @@ def test_a_malformed_record_fails_its_case_without_stopping_grading():
     record, _, _ = verified(
         [record_output(0, "not an outcome"), *[record_output(i, outcome_of(right, i)) for i in (1, 2)]]
     )
-    assert [(f["case"], f["kind"]) for f in record["failures"]] == [(1, "other")]
+    assert [(f["case"], f["kind"]) for f in record["failures"]] == [(1, "unreadable_result")]

@@ -43,6 +43,7 @@ KIND_LABELS = {
     "not_implemented": "not implemented",
     "budget_spent": "did not run: time budget spent",
     "duplicate_results": "more than one result recorded for a case",
+    "unreadable_result": "result record could not be read",
     "changed_input": "changed its input in place",
     "wrong_cache": "wrong cache",
     "wrong_shape": "wrong shape",
