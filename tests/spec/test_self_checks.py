@@ -5,9 +5,10 @@ import shutil
 
 import numpy as np
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from cnnkit import course
-from cnnkit.grading.verify import judge_case
+from cnnkit.grading.verify import VERDICT_MIME, VerifyResults
 from cnnkit.spec import notebook, public_data
 from cnnkit.spec.table import CHECKS, SPEC
 
@@ -135,18 +136,24 @@ def test_a_helper_that_raised_is_named_not_the_function_that_calls_it(checker):
 
 
 def test_grading_names_a_function_of_the_students_that_raised_inside_another():
-    """At grading the helpers are the kit's; a student's own other function that raises is still named."""
+    """At grading the helpers are the kit's; a student's own other function that raises is still named.
+
+    The records go through autograde's own step (VerifyResults reads them with result_records, then judges).
+    """
     calls_mine = "def pool_backward(dA, cache, mode='max'):\n    return my_helper(dA)\n"
     helper = "def my_helper(dA):\n    raise NotImplementedError()\n"
-    functions = defined({"helper": helper, "pool_backward": calls_mine})
-    case = SPEC["pool_backward"].public_cases[0]
-    verdict = judge_case(
-        "pool_backward",
-        case,
-        CHECKS.encode_outcome(functions["pool_backward"], *SPEC["pool_backward"].make_inputs(case)),
-    )
-    assert verdict["kind"] == "raised" and verdict["detail"] == "NotImplementedError"
-    assert "pool_backward calls my_helper, which is not implemented yet" in verdict["message"]
+    function = defined({"helper": helper, "pool_backward": calls_mine})["pool_backward"]
+    outputs = []
+    for index, case in enumerate(SPEC["pool_backward"].public_cases):
+        outcome = CHECKS.encode_outcome(function, *SPEC["pool_backward"].make_inputs(case))
+        record = {"function": "pool_backward", "case": index, "outcome": outcome}
+        outputs.append(new_output("display_data", data={CHECKS.RESULT_MIME: record}))
+    cell = new_code_cell('grade("pool_backward", pool_backward, [])', outputs=outputs)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "test_pool_backward", "points": 15, "solution": False}
+    nb, _ = VerifyResults().preprocess(new_notebook(cells=[cell]), {})
+    [failure, *_] = nb.cells[0].outputs[0].data[VERDICT_MIME]["failures"]
+    assert failure["kind"] == "raised" and failure["detail"] == "NotImplementedError"
+    assert "pool_backward calls my_helper, which is not implemented yet" in failure["message"]
 
 
 @pytest.mark.parametrize("mode", ["extra_credit", "not_graded"])
