@@ -9,4 +9,5 @@
 - ``validate``: checks the master's check cells before a release (``validate_master``).
 - ``samples``: the sample submissions and the scores they must get, worked out from cases and points.
 - ``public_data``: builds public_cases.npz, what the student's self-check compares against.
+- ``figures``: the release's pictures, drawn from the master's illustration cells; the live figure cells.
 """

@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from cnnkit.grading import offline, time_policy
 from cnnkit.spec import mistakes, notebook, samples, validate
 from cnnkit.spec.parts import CORE, FUNCTIONS, OPTIONAL, part_of
 from cnnkit.spec.table import CHECKS, MISTAKE_WORDS, SPEC, score
+
+README = course.ROOT / "README.md"
 
 MASTER_CELLS = notebook.check_cells()
 
@@ -236,3 +239,13 @@ def test_mistake_models_differ_from_the_reference_on_the_public_demo_case():
     for name in FUNCTIONS:
         args, kwargs = SPEC[name].make_inputs(SPEC[name].public_cases[0])
         assert mistakes.MODELS[name](*args, **kwargs), name
+
+
+def test_the_readme_counts_each_functions_public_and_hidden_cases():
+    """README's "Points and partial credit" table follows the spec's public cases and the check cells."""
+    rows = re.findall(r"^\| (?:core|optional) \| `(\w+)` \| (\d+) \| (\d+) \| (\d+) \|$", README.read_text(), re.M)
+    hidden = {name: len(cases) for name, cases, _ in notebook.check_cells().values()}
+    points = {name: points for name, _, points in notebook.check_cells().values()}
+    assert {name: (int(p), int(public), int(h)) for name, p, public, h in rows} == {
+        name: (points[name], len(SPEC[name].public_cases), hidden[name]) for name in FUNCTIONS
+    }
