@@ -12,6 +12,7 @@ from traitlets.config import Config
 
 from cnnkit import course
 from cnnkit.grading import part_policy
+from cnnkit.grading.integrity import scan_code
 from cnnkit.spec import figures, notebook, part_b
 from cnnkit.spec.table import MISTAKE_WORDS
 from tests.spec.test_notebook import SPEC_LINES, stdout_of
@@ -325,3 +326,15 @@ def test_missing_support_files_are_named_and_the_students_own_code_still_runs(tm
     [error] = errors(nbformat.v4.new_notebook(cells=[check]))
     assert error.ename in ("FileNotFoundError", "SupportFileMissing") and missing[0] in error.evalue
     assert kit_frames(error) == []
+
+
+def test_the_release_raises_no_integrity_flag():
+    """Our own code in the cells a student may edit (figures, demos) must not look like a trick to the scan."""
+    release = notebook.read(RELEASE_NB)
+    flags = [
+        flag
+        for index, cell in enumerate(release.cells)
+        if cell.cell_type == "code"
+        for flag in scan_code(cell.source, f"cell {index}")
+    ]
+    assert flags == []
