@@ -92,8 +92,9 @@ def pytest_configure(config):
 
     Kernels write their connection files (tmp*.json) in TMPDIR: tests that check that none is left
     behind then see only their own worker's. (Socket folders go to /tmp itself: cnnkit/sandbox/socketdir.py.)
-    Sandboxes run as root share their user's process budget (RLIMIT_NPROC, docs/security.md): with a
-    user per worker, the fork bomb of tests/sandbox cannot starve the kernels another worker starts.
+    Sandboxes run as root share their user's processes (RLIMIT_NPROC counts them machine-wide; each sandbox
+    gets its budget on top, docs/security.md): a user per worker keeps the fork bomb of tests/sandbox apart
+    from the kernels another worker starts.
     """
     worker = getattr(config, "workerinput", {}).get("workerid")
     if worker is None:

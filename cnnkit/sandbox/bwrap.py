@@ -62,8 +62,8 @@ REFUSAL = (
 )
 
 # Runs first inside the sandbox (python -I -S -c SHIM SPEC KERNEL_ARGV...). The limits are set here,
-# after bwrap created the namespaces: RLIMIT_NPROC then counts this sandbox's processes, not all of
-# the grader's. Under root, bwrap kept only CAP_SETUID/CAP_SETGID so that this can switch to the
+# after bwrap created the namespaces (RLIMIT_NPROC: what the user runs already plus this sandbox's
+# budget, Limits.rlimits). Under root, bwrap kept only CAP_SETUID/CAP_SETGID so that this can switch to the
 # sandbox user: a process mapped to root is exempt from RLIMIT_NPROC. A new session leaves the
 # kernel no controlling terminal to push keystrokes into (TIOCSTI).
 # COPY_IN copies the working copy into the kernel's tmpfs, from the launcher's tar stream of its folders and
@@ -119,7 +119,9 @@ class Limits:
     # CPU time of each process (RLIMIT_CPU): cnnkit.grading.time_policy.SANDBOX_CPU_SECONDS, which this
     # stdlib-only module cannot import; nbgrader_config.py passes it down, and a test keeps the two equal.
     cpu_seconds: int = 300
-    processes: int = 64  # processes and threads of the sandbox user (RLIMIT_NPROC); ipykernel needs about 10
+    # Processes and threads the sandbox may start (RLIMIT_NPROC, on top of what its user already runs: see
+    # rlimits); ipykernel needs about 10.
+    processes: int = 64
     file_mb: int = 50  # largest file it can write (RLIMIT_FSIZE)
     open_files: int = 256  # RLIMIT_NOFILE
     tmp_mb: int = 256  # private /tmp and /dev/shm (tmpfs, in memory)
@@ -139,8 +141,16 @@ class Limits:
         names = [f.name for f in fields(cls) if cls.env_name(f.name) in environ]
         return cls(**{name: int(environ[cls.env_name(name)]) for name in names})
 
-    def rlimits(self, sandboxed=True):
-        """resource.RLIMIT_* name -> value. Outside a sandbox RLIMIT_NPROC would count all the grader's processes."""
+    def rlimits(self, sandboxed=True, in_use=0):
+        """resource.RLIMIT_* name -> value. Outside a sandbox RLIMIT_NPROC would count all the grader's processes.
+
+        RLIMIT_NPROC counts every process and thread of the user, machine-wide, not this sandbox's: every
+        sandbox started as root runs as the same sandbox user, and an unprivileged grader's sandboxes run as
+        the grader. So the limit is what the user runs already (in_use: other sandboxes, spare kernels, the
+        grader itself) plus this sandbox's own budget; a fixed limit let one busy grading process make the
+        next kernel die at start ("Kernel died before replying to kernel_info"). The whole sandbox's hard
+        bound is the control group's (group_processes), where one can be made.
+        """
         limits = {
             "RLIMIT_AS": self.memory_mb * MB,
             "RLIMIT_CPU": self.cpu_seconds,
@@ -149,7 +159,7 @@ class Limits:
             "RLIMIT_CORE": 0,
         }
         if sandboxed:
-            limits["RLIMIT_NPROC"] = self.processes
+            limits["RLIMIT_NPROC"] = in_use + self.processes
         return limits
 
 
@@ -173,6 +183,12 @@ class Settings:
             allow_unsandboxed=environ.get(ALLOW_ENV, "") == "1",
             allow_tcp=environ.get(TCP_ENV, "") == "1",
         )
+
+    @property
+    def counted_uid(self):
+        """The user whose processes RLIMIT_NPROC counts for this sandbox: the sandbox user under root (the
+        shim switches to it), else the grader (its user namespace maps the grader's own uid)."""
+        return self.uid if self.as_root else os.getuid()
 
     @property
     def as_root(self):
@@ -309,6 +325,22 @@ def matplotlib_seed():
     return {f"{MPLCONFIGDIR}/{newest.name}": newest.read_bytes()}
 
 
+def tasks_of(uid):
+    """Processes and threads running under the real uid, machine-wide: what RLIMIT_NPROC counts."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):  # gone meanwhile, or not a process we can read
+            continue
+    return count
+
+
 def bwrap_command(settings, sockets, files, argv):
     """The full bwrap command running argv (absolute interpreter path first) in WORKDIR.
 
@@ -332,7 +364,8 @@ def bwrap_command(settings, sockets, files, argv):
     mounts.add("--tmpfs", dest=WORKDIR, modifiers=["--perms", "0777", "--size", str(settings.limits.workdir_mb * MB)])
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     env = [arg for name, value in sandbox_env().items() for arg in ("--setenv", name, value)]
-    spec = json.dumps({"rlimits": settings.limits.rlimits(), "uid": settings.uid, "copy_in": COPY_IN})
+    rlimits = settings.limits.rlimits(in_use=tasks_of(settings.counted_uid))
+    spec = json.dumps({"rlimits": rlimits, "uid": settings.uid, "copy_in": COPY_IN})
     return [
         settings.bwrap,
         *namespaces,
