@@ -187,13 +187,16 @@ from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 from cnnkit.grading import part_policy  # noqa: E402
 from cnnkit.grading.illustrations import DrawIllustrations  # noqa: E402
+from cnnkit.grading.kernel_info import NameTheKernelsLanguage  # noqa: E402
 
 # Release: each illustration becomes its picture, attached to a markdown cell (drawn now by the master's own
 # matplotlib code: nothing for Run All to clear, no plotting code in the students' way); the policy's words
-# are written into the notebook; then nbgrader's own steps.
+# are written into the notebook; its language_info is the kernel's (else JupyterLab marks it changed on open);
+# then nbgrader's own steps.
 c.GenerateAssignment.preprocessors = [
     DrawIllustrations,
     part_policy.StatePartBPolicy,
+    NameTheKernelsLanguage,
     *GenerateAssignment.class_traits()["preprocessors"].default(),
 ]
 # Autograde: a Part B function left out under an optional policy is "not attempted (optional)", not failed.

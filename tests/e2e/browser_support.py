@@ -125,6 +125,8 @@ def write_jupyter_config(config_dir, token):
         "LabApp": {
             "news_url": None,
             "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+            # window.jupyterapp: a test can wait for what the page does not show (a kernel's info has arrived).
+            "expose_app_in_browser": True,
         },
     }
     (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)

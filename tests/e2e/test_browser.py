@@ -134,6 +134,27 @@ def test_release_notebook_opens_with_nbgrader_validate_button(page, lab_server):
     support.screenshot(page, "01-release-notebook-open")
 
 
+def test_the_untouched_release_opens_with_nothing_to_save(page, lab_server):
+    """A student who only opens the notebook is never asked "Save changes?" when closing it.
+
+    JupyterLab writes the kernel's language_info into the notebook once the kernel has told it; a release
+    whose language_info is not exactly that one turns dirty on open, without any edit (cnnkit.grading.kernel_info).
+    """
+    open_notebook(page, lab_server, support.UNTOUCHED_NB, "opened-only")
+    # The kernel's info comes over its websocket, after the toolbar already says idle: wait for it, then for
+    # the panel's own handler of that info (registered first, so it has run) to be drawn.
+    dirty = page.evaluate(
+        """async () => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            await panel.sessionContext.session.kernel.info;
+            await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+            return panel.context.model.dirty;
+        }"""
+    )
+    dirty_tabs = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-dirty").count()
+    assert not dirty and dirty_tabs == 0, "the untouched release is marked changed (dirty) as soon as it opens"
+
+
 def test_validate_reports_success_on_completed_notebook(page, lab_server):
     panel = open_notebook(page, lab_server, support.COMPLETED_NB, "completed")
     dialog = click_validate(page, panel)

@@ -3,6 +3,7 @@
 import copy
 import html
 import json
+import platform
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from matplotlib import font_manager
 from nbgrader import utils
 
 from cnnkit import course
-from cnnkit.grading import rebuild, sanitize
+from cnnkit.grading import kernel_info, rebuild, sanitize
 from cnnkit.grading.feedback_page import FeedbackExporter
 from cnnkit.spec import figures, notebook, public_data
 from cnnkit.spec.parts import CORE, FUNCTIONS, OPTIONAL
@@ -79,8 +80,9 @@ def test_every_function_has_a_locked_check_cell_with_points(release_nb):
 
 
 def normalized(nb):
-    """Notebook content without what legitimately changes between runs (ids, counts)."""
+    """Notebook content without what legitimately changes between runs (ids, counts, the machine's Python)."""
     data = json.loads(nbformat.writes(nb))
+    data["metadata"]["language_info"].pop("version", None)  # the Python that made it (the hub makes its own)
     for cell in data["cells"]:
         cell.pop("id", None)
         cell.pop("execution_count", None)
@@ -92,6 +94,10 @@ def test_release_matches_what_source_generates(tmp_path):
     root = copy_course(tmp_path / "course")
     run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     fresh = root / "release" / course.ASSIGNMENT
+    # Key for key what this environment's kernel tells JupyterLab: else the release opens marked changed.
+    fresh_nb = notebook.read(fresh / f"{course.ASSIGNMENT}.ipynb")
+    assert fresh_nb.metadata.language_info == kernel_info.kernel_language_info()
+    assert fresh_nb.metadata.language_info.version == platform.python_version()
     committed = sorted(p.name for p in course.RELEASE.iterdir())
     assert sorted(p.name for p in fresh.iterdir()) == committed
     for name in committed:
