@@ -176,11 +176,15 @@ c.PartBPolicy.mode = "required"
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 from cnnkit.grading import part_policy  # noqa: E402
+from cnnkit.grading.illustrations import DrawIllustrations  # noqa: E402
 
-# Release: the policy's sentence written into the notebook; the illustrations keep their pictures.
-c.GenerateAssignment.preprocessors = [part_policy.StatePartBPolicy] + [
-    part_policy.KeepIllustrations if step is ClearOutput else step
-    for step in GenerateAssignment.class_traits()["preprocessors"].default()
+# Release: each illustration becomes its picture, attached to a markdown cell (drawn now by the master's own
+# matplotlib code: nothing for Run All to clear, no plotting code in the students' way); the policy's words
+# are written into the notebook; then nbgrader's own steps.
+c.GenerateAssignment.preprocessors = [
+    DrawIllustrations,
+    part_policy.StatePartBPolicy,
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
 ]
 # Autograde: a Part B function left out under an optional policy is "not attempted (optional)", not failed.
 c.Autograde.autograde_preprocessors.insert(
