@@ -377,11 +377,11 @@ def encode_outcome(function, args, kwargs):
 
 
 # ================================================================ GRADING-CRITICAL PART: judge and all it calls
-# From here to "END OF THE GRADING-CRITICAL PART", the code decides scores. The grading process runs it (the
-# instructor's copy of this file) on the result record of every case, and your check() runs the same code on
-# the public cases, so the self-check and the grade agree. It uses nothing else of this file but the FUNCTIONS
-# table and the tolerances RTOL and ATOL (the course's tests check that: tests/spec/test_checker_parts.py).
-# A change here changes every student's score: the rest of the file is for students.
+# From here to "END OF THE GRADING-CRITICAL PART", the code decides scores. When a notebook is graded, the
+# course runs its own copy of this part on what the functions returned for every case; check() runs the same
+# code on the public cases, so the self-check and the grade agree. It uses nothing else of this file but the
+# FUNCTIONS table and the tolerances RTOL and ATOL. Change it and every score may change; the rest of the
+# file only helps students (making inputs, encoding results, check() and hint()).
 #
 # A problem is (kind, text): kind names the failure for the course's records, text explains it to you.
 
