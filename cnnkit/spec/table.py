@@ -12,11 +12,11 @@ import pkgutil
 from cnnkit.spec import functions
 
 
-def discover():
-    """Every graded function of cnnkit/spec/functions/, in the order of the notebook's exercises."""
+def discover(package=functions):
+    """Every graded function of the package (cnnkit/spec/functions/), in the order of the notebook's exercises."""
     found = [
-        importlib.import_module(f"{functions.__name__}.{module.name}").FUNCTION
-        for module in pkgutil.iter_modules(functions.__path__)
+        importlib.import_module(f"{package.__name__}.{module.name}").FUNCTION
+        for module in pkgutil.iter_modules(package.__path__)
     ]
     numbers = [function.exercise for function in found]
     if len(set(numbers)) != len(numbers):
@@ -24,7 +24,7 @@ def discover():
     return sorted(found, key=lambda function: function.exercise)
 
 
-def _mistake_words(graded):
+def mistake_words(graded):
     """key -> Mistake over every function; a key shared by two functions must have the same words in both."""
     words = {}
     for function in graded:
@@ -36,7 +36,7 @@ def _mistake_words(graded):
 
 SPEC = {function.name: function for function in discover()}
 FUNCTIONS = tuple(SPEC)
-MISTAKE_WORDS = _mistake_words(SPEC.values())
+MISTAKE_WORDS = mistake_words(SPEC.values())
 
 
 def score(points, passed, total):
