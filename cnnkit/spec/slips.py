@@ -9,13 +9,16 @@ BIAS_MISSING = Mistake("bias_missing", "the bias b was not added", "Add the bias
 STRIDE_IGNORED = Mistake(
     "stride_ignored",
     "the stride was ignored",
-    "Windows start stride rows (and columns) apart, and the output size divides by stride: see the figures where the filter stops, and the window's corners.",
-    "vert_start = h * stride, horiz_start = w * stride; n_H = (n_H_prev - f + 2 * pad) // stride + 1 (no pad in pooling)",
+    "Windows start stride rows (and columns) apart, and the output size divides by stride: see the figures where "
+    "the filter stops, and the window's corners.",
+    "vert_start = h * stride, horiz_start = w * stride; n_H = (n_H_prev - f + 2 * pad) // stride + 1 (no pad in "
+    "pooling)",
 )
 WINDOW_NOT_STRIDED = Mistake(
     "window_not_strided",
     "the windows move by 1 instead of by stride",
-    "Your output size is right, but window h + 1 starts only 1 row below window h: it starts stride rows below it (figure: the window's corners).",
+    "Your output size is right, but window h + 1 starts only 1 row below window h: it starts stride rows below it "
+    "(figure: the window's corners).",
     "vert_start = h * stride and horiz_start = w * stride",
 )
 OUTPUT_ONE_SHORT = Mistake(
@@ -37,7 +40,8 @@ MODE_SWAPPED_AVERAGE = Mistake(
 WINDOW_ONE_SHORT = Mistake(
     "window_one_short",
     "the windows are one row and one column too small",
-    "A window is f rows by f columns, and a Python slice a[start:end] stops *before* end (figure: the window's corners).",
+    "A window is f rows by f columns, and a Python slice a[start:end] stops *before* end (figure: the window's "
+    "corners).",
     "vert_end = vert_start + f and horiz_end = horiz_start + f",
 )
 ACTIVATION_APPLIED = Mistake(
@@ -48,6 +52,7 @@ ACTIVATION_APPLIED = Mistake(
 ASSIGN_NOT_ACCUMULATE = Mistake(
     "assign_not_accumulate",
     "a gradient was assigned with = where it must be accumulated with +=",
-    "Overlapping windows, examples and filters each add their share: every contribution is added to what is there, as the sums of section 5 say.",
+    "Overlapping windows, examples and filters each add their share: every contribution is added to what is there, "
+    "as the sums of section 5 say.",
     "+= in place of =",
 )

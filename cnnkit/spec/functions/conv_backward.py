@@ -103,7 +103,8 @@ FUNCTION = GradedFunction(
         Mistake(
             "dA_padded",
             "dA_prev still has the padding",
-            "dA_prev has A_prev's shape: the frame of zeros was no input of the layer, so cut it off at the end (careful: a[pad:-pad] is empty when pad == 0).",
+            "dA_prev has A_prev's shape: the frame of zeros was no input of the layer, so cut it off at the end "
+            "(careful: a[pad:-pad] is empty when pad == 0).",
             "dA_prev[i, :, :, :] = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]",
         ),
         Mistake(
@@ -115,7 +116,8 @@ FUNCTION = GradedFunction(
         Mistake(
             "filter_flipped",
             "the filter was flipped (turned by 180 degrees)",
-            "In the loop form no flip is needed: each window of da_prev_pad gets the filter as it is, times the gradient of its output.",
+            "In the loop form no flip is needed: each window of da_prev_pad gets the filter as it is, times the "
+            "gradient of its output.",
             "da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:, :, :, c] * dZ[i, h, w, c]",
         ),
         Mistake(

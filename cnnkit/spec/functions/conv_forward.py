@@ -60,14 +60,16 @@ FUNCTION = GradedFunction(
         Mistake(
             "padding_ignored",
             "the input was not padded before the windows were taken",
-            "Pad A_prev with zero_pad first, count 2 * pad in the output size, and take every slice from the padded array.",
+            "Pad A_prev with zero_pad first, count 2 * pad in the output size, and take every slice from the "
+            "padded array.",
             "A_prev_pad = zero_pad(A_prev, pad), then a_prev_pad = A_prev_pad[i]",
         ),
         slips.BIAS_MISSING,
         Mistake(
             "filter_not_selected",
             "every output channel used the same filter",
-            "Filter c makes output channel c (figure: the layer as volumes): each channel needs its own filter and its own bias.",
+            "Filter c makes output channel c (figure: the layer as volumes): each channel needs its own filter and "
+            "its own bias.",
             "conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
         ),
         Mistake(

@@ -44,7 +44,8 @@ FUNCTION = GradedFunction(
         Mistake(
             "product_not_summed",
             "the element-wise product was returned without summing it",
-            "One step gives one number: all the products of the window and the filter, added up (figure: one step, in numbers).",
+            "One step gives one number: all the products of the window and the filter, added up (figure: one step, "
+            "in numbers).",
             "Z = np.sum(a_slice_prev * W) + b.item()",
         ),
         Mistake(

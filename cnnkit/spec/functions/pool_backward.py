@@ -106,7 +106,8 @@ FUNCTION = GradedFunction(
         Mistake(
             "mask_ignored",
             "the whole window got the gradient in max mode",
-            "Only the entry that won the max receives the gradient: that is what the mask is for (figure: pooling gradients).",
+            "Only the entry that won the max receives the gradient: that is what the mask is for (figure: pooling "
+            "gradients).",
             "mask * dA[i, h, w, c]",
         ),
         Mistake(
@@ -118,7 +119,8 @@ FUNCTION = GradedFunction(
         Mistake(
             "average_not_shared",
             "in average mode every cell of the window got the whole gradient",
-            "In average mode every cell contributed 1 / (f * f) of the output, so each gets that share of the gradient (figure: pooling gradients).",
+            "In average mode every cell contributed 1 / (f * f) of the output, so each gets that share of the "
+            "gradient (figure: pooling gradients).",
             "distribute_value(dA[i, h, w, c], (f, f))",
         ),
     ),

@@ -44,31 +44,36 @@ FUNCTION = GradedFunction(
         Mistake(
             "pad_not_applied",
             "the padding was not added",
-            "zero_pad returns a new, bigger array: X with a frame of pad zeros around every image (figure: padding an image).",
+            "zero_pad returns a new, bigger array: X with a frame of pad zeros around every image (figure: padding "
+            "an image).",
             'X_pad = np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="constant", constant_values=0)',
         ),
         Mistake(
             "pad_all_axes",
             "the examples and channels axes were padded too",
-            "Only height and width get zeros: np.pad pads every axis it is given a (before, after) pair for, and (0, 0) leaves an axis alone.",
+            "Only height and width get zeros: np.pad pads every axis it is given a (before, after) pair for, and "
+            "(0, 0) leaves an axis alone.",
             "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
         ),
         Mistake(
             "pad_wrong_axes",
             "the wrong axes were padded (the examples axis instead of the width)",
-            "X is (m, n_H, n_W, n_C): np.pad takes one (before, after) pair per axis, in that order, and only n_H and n_W are padded.",
+            "X is (m, n_H, n_W, n_C): np.pad takes one (before, after) pair per axis, in that order, and only n_H "
+            "and n_W are padded.",
             "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
         ),
         Mistake(
             "pad_batch_axis",
             "the examples axis (m) was padded too",
-            "Padding the first axis invents whole images of zeros: the batch keeps its m examples, and only height and width get a frame.",
+            "Padding the first axis invents whole images of zeros: the batch keeps its m examples, and only height "
+            "and width get a frame.",
             "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
         ),
         Mistake(
             "pad_channel_axis",
             "the channel axis (n_C) was padded too",
-            "Padding the last axis invents channels of zeros: every image keeps its n_C channels, and only height and width get a frame.",
+            "Padding the last axis invents channels of zeros: every image keeps its n_C channels, and only height "
+            "and width get a frame.",
             "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
         ),
         Mistake(
