@@ -4,12 +4,13 @@ The release notebook runs in a real kernel, beside its support files, every cell
 before it raised (allow_errors), with every function unimplemented, raising, returning wrong or hostile
 values, or calling helpers that are stubs. A check cell then shows its message alone (CheckFailed);
 a demo cell may show the student's own error, with frames of the student's cells and of numpy, never
-a frame of cnn_checks.py. The same holds in-process for check() itself (tests/spec/test_self_checks.py).
+a frame of cnn_checks.py; a figure cell (the kit's own code in the notebook) shows no error at all.
+The same holds in-process for check() itself (tests/spec/test_self_checks.py).
 """
 
 import pytest
 
-from cnnkit.spec import notebook
+from cnnkit.spec import figures, notebook
 from tests.spec.test_teaching import kit_frames, release_copy, run
 
 SIGNATURES = {
@@ -58,9 +59,17 @@ def functions(body_of):
     return {name: f"def {name}({arguments}):\n    {body_of(name)}\n" for name, arguments in SIGNATURES.items()}
 
 
+# An error whose message cannot be made: its __str__ raises too.
+UNPRINTABLE = 'class Unprintable(Exception):\n    def __str__(self):\n        raise RuntimeError("no words")\n\n\n'
+
+
 SCENARIOS = {
     "untouched": {},
     "raising": functions(lambda name: f'raise ValueError("a bug in {name}")'),
+    "raising-unprintable": {
+        name: UNPRINTABLE * (name == "zero_pad") + code
+        for name, code in functions(lambda name: "raise Unprintable()").items()
+    },
     "wrong": {name: HOSTILE * (name == "conv_forward") + code for name, code in functions(WRONG_BODIES.get).items()},
     "helpers-unfinished": {
         **notebook.solutions(),
@@ -68,6 +77,11 @@ SCENARIOS = {
         **{name: notebook.solutions()[name] for name in ("conv_forward", "conv_backward", "pool_backward")},
     },
 }
+
+
+def live(cell):
+    """A figure cell: the kit's own drawing code that stays in the notebook, run on the student's functions."""
+    return cell.cell_type == "code" and figures.FIGURE_TAG in figures.tags(cell)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -80,6 +94,8 @@ def test_no_cell_shows_a_frame_of_the_kits_files(tmp_path, scenario):
             if output.output_type == "error":
                 shown.setdefault(notebook.grade_id(cell) or cell.source.splitlines()[0], []).append(output)
             assert "cnn_checks.py" not in output.get("text", ""), output  # nothing printed through the kit either
+    in_figures = [cell.source.splitlines()[0] for cell in nb.cells if live(cell)]
+    assert in_figures and not set(in_figures) & set(shown), sorted(shown)  # the kit's figures say what is off
     checks = {grade_id: outputs for grade_id, outputs in shown.items() if str(grade_id).startswith("test_")}
     assert len(checks) == len(SIGNATURES), sorted(shown)  # every check failed, so every check was looked at
     assert {output.ename for outputs in checks.values() for output in outputs} == {"CheckFailed"}

@@ -81,6 +81,9 @@ def test_every_catalogue_mutant_fails_its_public_check(checker, capsys, mutant):
     functions = defined(mutant_answers(mutant, SOLUTIONS))
     message = public_failure(checker, mutant.function, functions[mutant.function])
     assert message, f"{mutant.id} ({mutant.why}) passes every public check:\n{capsys.readouterr().out}"
+    named = [f"Looks like {SPEC[mutant.function].mistakes[mutant.mistake].what}"] if mutant.mistake else []
+    unsaid = [words for words in [*named, *mutant.says] if words not in message]
+    assert unsaid == [], message  # the student reads first what grading would say (the slip, its hint)
 
 
 def test_the_stride_slips_of_the_issue_fail_their_public_checks(checker):

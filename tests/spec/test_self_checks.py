@@ -8,7 +8,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from cnnkit import course
-from cnnkit.grading.verify import VERDICT_MIME, VerifyResults
+from cnnkit.grading.verify import VerifyResults
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.spec import notebook, public_data
 from cnnkit.spec.table import SPEC
 
