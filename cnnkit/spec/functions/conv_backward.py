@@ -73,6 +73,7 @@ def conv_backward_loop(
 
 
 def model(dZ, cache):
+    """The known slips of conv_backward: mistake key -> the parts it returns on these inputs (None: it crashes)."""
     variants = {
         "assign_not_accumulate": {"accumulate": False},
         "window_not_strided": {"stride_in_index": False},

@@ -25,6 +25,7 @@ def reference(A_prev, W, b, hparameters):
 
 
 def model(A_prev, W, b, hparameters):
+    """The known slips of conv_forward: mistake key -> the parts it returns on these inputs (None: it crashes)."""
     pad, stride = hparameters["pad"], hparameters["stride"]
     Z = reference(A_prev, W, b, hparameters)[0]
     unit = reference(A_prev, W, b, {"pad": pad, "stride": 1})[0]

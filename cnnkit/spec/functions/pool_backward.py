@@ -77,6 +77,7 @@ def pool_backward_loop(
 
 
 def model(dA, cache, mode="max"):
+    """The known slips of pool_backward: mistake key -> the parts it returns on these inputs (None: it crashes)."""
     found = {
         f"mode_swapped_{mode}": {"dA_prev": reference(dA, cache, other_mode(mode))},
         "assign_not_accumulate": pool_backward_loop(dA, cache, mode, accumulate=False),

@@ -46,6 +46,7 @@ def pool_forward_loop(A_prev, f, mode, shape, step, size):
 
 
 def model(A_prev, hparameters, mode="max"):
+    """The known slips of pool_forward: mistake key -> the parts it returns on these inputs (None: it crashes)."""
     f, stride = hparameters["f"], hparameters["stride"]
     A = pool(A_prev, f, stride, mode)
     reduce = np.max if mode == "max" else np.mean
