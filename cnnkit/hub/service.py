@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 
 from cnnkit import course as kit
-from cnnkit.hub import feedback, status
+from cnnkit.hub import class_view, feedback, site, status
 from cnnkit.ingest import exchange
 from cnnkit.policy import rules
 from cnnkit.policy.ledger import GRADED_STATUSES, ServiceBusy, State, as_time, now, scored_attempts
@@ -511,8 +511,10 @@ def run(service, poll_seconds, once, stop=None):
     return 0
 
 
-def serve_status_page(service):
-    """Serve the status page (HubOAuth) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop)."""
+def serve_status_page(service, graders_group=""):
+    """Serve the service's pages (HubOAuth; cnnkit.hub.site) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop).
+
+    graders_group: the Unix group whose members see the whole class (jupyterhub_config.py passes the course's)."""
     from urllib.parse import urlparse
 
     import tornado.ioloop
@@ -520,11 +522,7 @@ def serve_status_page(service):
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     readonly = State(service.root, readonly=True)  # its own connection, for the web thread
-
-    def summary_of(student):
-        return service.summary(student, readonly)
-
-    app = status.make_app(summary_of, service.assignment, prefix)
+    app = site.make_app(site.Site(service, readonly, prefix, graders_group))
     app.listen(url.port, url.hostname)
     log.info("status page at %s (%s)", prefix, os.environ["JUPYTERHUB_SERVICE_URL"])
     tornado.ioloop.IOLoop.current().start()
@@ -554,6 +552,9 @@ def parser():
     commands.add_argument("--once", action="store_true", help="grade what is there, then exit")
     commands.add_argument("--workers", type=int, help="grading processes (default: number of cores)")
     commands.add_argument("--report", action="store_true", help="print every submission's state, then exit")
+    commands.add_argument(
+        "--graders-group", default="", help="the Unix group whose members see the whole class on the service's page"
+    )
     return commands
 
 
@@ -564,7 +565,7 @@ def main(argv=None):
         print(f"{root} holds no nbgrader_config.py: --course names the course root", file=sys.stderr)
         return 2
     if args.report:
-        return status.instructor_report(State(root))
+        return class_view.instructor_report(State(root))
     setup_logging(root)
     # The hub stops its services with SIGTERM. Stopping at once is safe at any moment (the state file is
     # committed step by step, as after a kill -9), and the grading processes end within a second when
@@ -583,7 +584,7 @@ def main(argv=None):
         poller = threading.Thread(target=run, args=(service, args.poll, False, stop), daemon=True)
         poller.start()
         try:
-            serve_status_page(service)
+            serve_status_page(service, args.graders_group)
         finally:
             stop.set()
             poller.join()
