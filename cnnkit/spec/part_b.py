@@ -50,6 +50,11 @@ def counts_in_maximum(mode):
     return mode == "required"
 
 
+def is_optional(mode):
+    """True when a student may leave Part B out without being told they failed."""
+    return mode != "required"
+
+
 STATEMENTS = {
     "required": (
         "**Part B counts in this course: it is required.** Your grade is out of {total} points: {core} for "
