@@ -33,14 +33,18 @@ import threading
 import traceback
 from pathlib import Path
 
-from cnnkit import course as kit
-from cnnkit.hub import feedback, intake, status
-from cnnkit.hub import policy as rules
-from cnnkit.hub.state import GRADED_STATUSES, ServiceBusy, State, as_time, now
-from cnnkit.ingest.admit import quarantine_of
-from cnnkit.results import totals
-from cnnkit.scale.engine import Engine, Job, pack
-from cnnkit.scale.outcome import GRADED
+from cnnkit import compat
+
+compat.skip_unused_slow_imports()  # before the imports below bring jsonschema in (nbformat, nbgrader): 0.8 s a start
+
+from cnnkit import course as kit  # noqa: E402
+from cnnkit.hub import feedback, intake, status  # noqa: E402
+from cnnkit.hub import policy as rules  # noqa: E402
+from cnnkit.hub.state import GRADED_STATUSES, ServiceBusy, State, as_time, now  # noqa: E402
+from cnnkit.ingest.admit import quarantine_of  # noqa: E402
+from cnnkit.results import totals  # noqa: E402
+from cnnkit.scale.engine import Engine, Job, pack  # noqa: E402
+from cnnkit.scale.outcome import GRADED  # noqa: E402
 
 LOG = Path("logs", "submit-service.log")
 GRADING_LOG = Path("logs", "submit-service-autograde.log")  # nbgrader's log of every submission the service graded
