@@ -213,11 +213,11 @@ class SpareKernel:
                 return message
 
     def discard(self):
-        """Shut the kernel down and remove its folder."""
+        """Stop the kernel at once (its launcher still cleans up: compat.kernel_manager_class) and remove its folder."""
         try:
             self.client.stop_channels()
             if run_sync(self.manager.is_alive)():
-                run_sync(self.manager.shutdown_kernel)(now=False)
+                run_sync(self.manager.shutdown_kernel)(now=True)
         finally:
             run_sync(self.manager.cleanup_resources)()
             shutil.rmtree(self.folder, ignore_errors=True)
