@@ -50,8 +50,11 @@ def tree_cpu(group):
 
 
 def process_cpu(pid):
-    """user + system CPU seconds of one process (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """user + system CPU seconds of one process (/proc/<pid>/stat); nan once it is gone (its job failed)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

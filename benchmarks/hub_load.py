@@ -155,21 +155,22 @@ def machine_cpu_seconds():
 
 
 def service_record(hub, students):
-    """(graded with full marks, lost): from the grading service's state file, one row per submission it took in."""
+    """(graded with full marks, lost): from the grading service's state file, one row per submission it took in.
+
+    Each student submits once, the master's solutions: a submission is lost if no row in a graded status
+    stands for it. Rows are counted, not matched by name (the service keys them by its own student id).
+    """
     from cnnkit.hub.state import GRADED_STATUSES, State
 
     state = State(hub.layout.course_dir, readonly=True)
     try:
-        rows = {row["student"]: row for row in state.rows()}
+        rows = state.rows()
     finally:
         state.close()
-    graded = [
-        who
-        for who in students
-        if who in rows and rows[who]["status"] in GRADED_STATUSES and rows[who]["score"] == rows[who]["max_score"]
-    ]
-    lost = sorted(who for who in students if who not in rows or rows[who]["status"] not in GRADED_STATUSES)
-    return graded, lost
+    graded = [row for row in rows if row["status"] in GRADED_STATUSES]
+    full = [row for row in graded if row["score"] is not None and abs(row["score"] - row["max_score"]) < 1e-6]
+    others = [f"{row['student']}: {row['status']} {row['reason'][:80]}" for row in rows if row not in graded]
+    return len(full), len(students) - len(graded), others
 
 
 def run_load(hub, students, window, timeout):
@@ -215,8 +216,10 @@ def report(hub, latencies, samples, students, window, cpu):
             f"submit -> feedback: median {statistics.median(times):.1f} s, "
             f"p95 {percentile(times, 0.95):.1f} s, max {max(times):.1f} s"
         )
-    graded, lost = service_record(hub, [hub.name(who) for who in students])
-    print(f"the service graded {len(graded)} of {len(students)} with full marks; lost: {', '.join(lost) or 'none'}")
+    graded, lost, others = service_record(hub, students)
+    print(f"the service graded {graded} of {len(students)} with full marks; lost: {lost}")
+    for line in others:
+        print(f"  not graded: {line}")
     print(f"machine CPU from the first submission to the last feedback: {cpu:.0f} s, {cpu / len(students):.2f} s each")
     missing = sorted(who for who, seconds in latencies.items() if seconds is None)
     if missing:
@@ -235,7 +238,7 @@ def report(hub, latencies, samples, students, window, cpu):
         print("\n| students | median s | p95 s | max s | graded | lost | CPU s / submission |")
         print(
             f"| {len(students)} | {statistics.median(times):.1f} | {percentile(times, 0.95):.1f} | {max(times):.1f} "
-            f"| {len(graded)}/{len(students)} | {len(lost)} | {cpu / len(students):.2f} |"
+            f"| {graded}/{len(students)} | {lost} | {cpu / len(students):.2f} |"
         )
 
 

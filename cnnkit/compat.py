@@ -206,6 +206,7 @@ def lazy_rfc3987_syntax(spec, grammar):
 
     module = types.ModuleType(spec.name, "rfc3987_syntax's is_valid_syntax, its parser built on first use")
     module.__file__, module.__path__ = spec.origin, list(spec.submodule_search_locations or [])
+    module.__spec__ = spec  # importlib.util.find_spec answers with it (check_scale looks the package up)
 
     @functools.cache
     def parser():

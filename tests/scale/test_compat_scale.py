@@ -98,6 +98,15 @@ def test_the_stand_in_gives_the_real_package_for_any_other_name(monkeypatch):
     assert sys.modules[compat.RFC3987_SYNTAX] is not stand_in
 
 
+def test_a_grading_process_checks_its_apis_with_the_stand_in_in_place():
+    """As cnnkit.scale.worker.preload does: the stand-in first, then every check (which looks the package up)."""
+    code = f"import sys; sys.path.insert(0, {str(course.ROOT)!r})\nfrom cnnkit import compat\n"
+    code += "compat.skip_unused_slow_imports()\ncompat.check_scale()\nprint(sys.modules['rfc3987_syntax'].__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == compat.RFC3987_SYNTAX
+
+
 def test_a_changed_package_is_named(monkeypatch, tmp_path):
     fake = tmp_path / "rfc3987_syntax"
     fake.mkdir()
