@@ -33,20 +33,21 @@ from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
 from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
 from cnnkit.grading.scrub import ScrubHiddenTests, WithholdOutputsAfterHiddenTests  # noqa: E402
 from cnnkit.grading.verify import VerifyResults  # noqa: E402
+from cnnkit.records import integrity, marker  # noqa: E402
 from cnnkit.scale import course_start  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 c.CourseDirectory.course_id = "cnn-step-by-step"
 c.CourseDirectory.root = HERE
-# integrity.json (for the instructor) and the kit's marker are never copied into feedback.
+# The integrity record (for the instructor) and the kit's graded marker are never copied into feedback.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
     "__pycache__",
     "feedback",
-    "integrity.json",
-    course_start.MARKER,
+    integrity.FILE,
+    marker.FILE,
 ]
 
 # Every autograde batch starts with a gradebook backup (backups/) and regrades submissions whose
@@ -98,7 +99,7 @@ c.Autograde.sanitize_preprocessors = [
 # VerifyResults decides the score of every check cell outside the student's kernel;
 # CleanWorkdir removes symlinks/FIFOs the code left (nbgrader's writes would follow them);
 # ScrubHiddenTests redacts any output that repeats hidden-test code (e.g. echoed by a hook);
-# IntegrityReport writes autograded/<student>/<assignment>/integrity.json (flags for the instructor);
+# IntegrityReport writes the integrity record beside the autograded notebook (flags for the instructor);
 # SanitizeForPeople, last, leaves nothing in the autograded notebook that runs script in the browser of
 # whoever reads it (the formgrader renders that notebook; feedback is made from it).
 c.Autograde.autograde_preprocessors = [
@@ -190,7 +191,7 @@ c.GenerateFeedback.preprocessors.insert(
     c.GenerateFeedback.preprocessors.index(GetGrades) + 1, part_policy.PartBInFeedback
 )
 
-# --- Grading on submit (the hub's grading service, cnnkit/hub/): issue 13 ---
+# --- The submission policy (cnnkit/policy/), applied by grading on submit (cnnkit/hub/): issue 13 ---
 # The submission policy, in one place (docs/grading-on-submit.md). The service (python -m cnnkit.hub.service)
 # applies the attempt rules; the late penalty is applied inside nbgrader by the plugin below, so
 # `make autograde`, stock `nbgrader autograde` and the service take off the same points.
@@ -202,7 +203,7 @@ c.SubmitPolicy.grace_minutes = 0  # not late within this many minutes after the 
 c.SubmitPolicy.late_penalty_per_day = 0.0  # fraction of the score per started day late (0.1: 10 %)
 c.SubmitPolicy.late_penalty_cap = 1.0  # at most this fraction of the score
 c.SubmitPolicy.extensions_csv = ""  # e.g. "extensions.csv": student_id, then deadline or extra_days
-c.AssignLatePenalties.plugin_class = "cnnkit.hub.late.PolicyLatePenalty"
+c.AssignLatePenalties.plugin_class = "cnnkit.policy.late.PolicyLatePenalty"
 
 # --- JupyterHub deployment: issue 13 ---
 # On the course hub (make hub, docs/hub.md) this file is copied into the course directory, and the copy's

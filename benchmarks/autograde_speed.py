@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnkit import course
-from cnnkit.grading.verify import VERDICT_MIME  # noqa: E402
+from cnnkit.records.verdict import VERDICT_MIME  # noqa: E402
 from cnnkit.spec import notebook, samples  # noqa: E402
 from tests.support import copy_course, run_nbgrader  # noqa: E402
 

@@ -160,7 +160,7 @@ def service_record(hub, students):
     Each student submits once, the master's solutions: a submission is lost if no row in a graded status
     stands for it. Rows are counted, not matched by name (the service keys them by its own student id).
     """
-    from cnnkit.hub.state import GRADED_STATUSES, State
+    from cnnkit.policy.ledger import GRADED_STATUSES, State
 
     state = State(hub.layout.course_dir, readonly=True)
     try:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from cnnkit import course
+from cnnkit.records import integrity, outcomes
 from cnnkit.results import report, roster, run_summary, scores
 from cnnkit.scale import coordinator
 from cnnkit.spec import figures, public_data, samples, validate
@@ -126,7 +127,7 @@ def autograde(args):
     records = run_summary.summary()
     print("\nSubmissions:\n" + "\n".join(f"  {line}" for line in run_summary.render(records)))
     print(
-        "Autograded notebooks: autograded/<student>/cnn_step_by_step/ (integrity.json beside each); "
+        f"Autograded notebooks: autograded/<student>/{course.ASSIGNMENT}/ ({integrity.FILE} beside each); "
         "scores: gradebook.db"
     )
     # Failed submissions are listed above with what to do; the run itself failed only if nbgrader broke on one.
@@ -252,7 +253,7 @@ def parser():
         help="accept a tcp:// scheduler on a loopback address (unencrypted, open to every local user)",
     )
     command.add_argument("--scratch", help="folder for the grading processes' scratch courses (default: a temp dir)")
-    command.add_argument("--log", type=Path, help="nbgrader's log of every submission (default: logs/autograde.log)")
+    command.add_argument("--log", type=Path, help=f"nbgrader's log of every submission (default: {outcomes.LOG_FILE})")
     command = sub.add_parser("feedback", help="HTML feedback for every autograded submission")
     command.set_defaults(run=feedback)
     command.add_argument("--force", action="store_true", help="regenerate feedback already generated")

@@ -11,7 +11,7 @@ while a cell runs. Here:
   earlier answer cells (not the checks), and grading goes on with the next cell;
   so a crash in one function costs that function's check only;
 - a cell's printed output is capped while it runs (``max_output_bytes``);
-- after the last cell, the integrity probe (``cnnkit.grading.integrity.PROBE_SOURCE``) runs in the
+- after the last cell, the integrity probe (``cnnkit.records.probe.PROBE_SOURCE``) runs in the
   same kernel; its findings go to ``resources["cnnkit_probe"]``, not into the notebook.
 
 Three things only make it faster, never change a result:
@@ -53,13 +53,13 @@ from traitlets import Enum, Integer, List, Unicode
 from cnnkit import compat, course
 from cnnkit.grading import kernel_messages, workdir
 from cnnkit.grading import spare as spares
-from cnnkit.grading.integrity import PROBE_MIME, PROBE_SOURCE
 from cnnkit.grading.spare import SpareKernel
 from cnnkit.grading.time_policy import NOTEBOOK_BUDGET
+from cnnkit.records import probe as probe_record
+from cnnkit.records.result import RESULT_MIME
 from cnnkit.sandbox import cgroup
 from cnnkit.spec import figures
 
-RESULT_MIME = course.load_checks().RESULT_MIME  # the checker names its result records
 NOT_DRAWN = "(This figure is drawn in your own notebook when you run the cell; grading does not draw it.)\n"
 
 
@@ -72,26 +72,6 @@ def installed_versions_checked():
 
 def error_output(ename, evalue):
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def probe_flags(cell):
-    """The probe's list of flags from its cell's outputs, or None if it did not report.
-
-    The probe reports once. More than one report means student code (a hook) added its own, so none
-    is trusted alone: every flag of every report is kept, and the forgery is a flag itself.
-    """
-    reports = [
-        data
-        for output in cell.get("outputs", [])
-        for data in [output.get("data", {}).get(PROBE_MIME)]
-        if isinstance(data, dict) and isinstance(data.get("flags"), list)
-    ]
-    if not reports:
-        return None
-    flags = [str(flag)[:300] for report in reports for flag in report["flags"][:100]]
-    if len(reports) > 1:
-        flags.append(f"the integrity probe's report appeared {len(reports)} times (student code forged one)")
-    return flags
 
 
 class ContainedExecute(Execute):
@@ -139,7 +119,7 @@ class ContainedExecute(Execute):
         self._limits_hit = []
         self._probe_index = len(nb.cells)
         self._released_drawings = self._release_drawings(resources)
-        nb.cells.append(new_code_cell(PROBE_SOURCE))
+        nb.cells.append(new_code_cell(probe_record.PROBE_SOURCE))
         folder = self._workdir_of(resources)
         before = workdir.snapshot(folder) if folder else None
         previous = self._watch_for_ctrl_c()
@@ -149,7 +129,7 @@ class ContainedExecute(Execute):
             probe = nb.cells.pop(self._probe_index)
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-        resources["cnnkit_probe"] = probe_flags(probe)
+        resources["cnnkit_probe"] = probe_record.read(probe)
         resources["cnnkit_limits_hit"] = self._limits_hit + [
             reason for connection_file in self._kernels for reason in cgroup.read_report(connection_file)
         ]

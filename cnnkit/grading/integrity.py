@@ -7,74 +7,26 @@ they tell the instructor which submissions to look at, and why. Three sources:
   check cells edited or deleted, the kernelspec changed;
 - a static scan of the student's own cells (hooks, patching numpy/builtins/the checker,
   processes, frame inspection, file, network and dynamic-code use);
-- the probe (``PROBE_SOURCE``) that ``ContainedExecute`` runs in the kernel after the
+- the probe (cnnkit.records.probe) that ``ContainedExecute`` runs in the kernel after the
   last cell: hooks registered, functions replaced, processes still running. Student
   code could lie to the probe; the static scan and the sandbox do not depend on it.
 
-``IntegrityReport`` (autograde pass) writes them to ``integrity.json`` next to the
-autograded notebook and logs one warning per flag.
+``IntegrityReport`` (autograde pass) writes them into the integrity record next to the
+autograded notebook (cnnkit.records.integrity) and logs one warning per flag.
 """
 
 import ast
-import json
-import os
 import re
 
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnkit import course
-from cnnkit.ingest import admit
+from cnnkit.records import integrity
+from cnnkit.records.integrity import Flag
 from cnnkit.spec import notebook
 
-PROBE_MIME = "application/vnd.cnnkit.probe+json"
 METADATA_KEY = "cnnkit"
-
-# Runs in the student's kernel after the last cell. Uses only what it imports itself.
-PROBE_SOURCE = r"""
-def _cnnkit_probe():
-    import builtins, os, sys, types
-    import numpy, numpy.testing, numpy.random, numpy.linalg
-    from IPython import get_ipython
-    from IPython.display import display
-    found = []
-    shell = get_ipython()
-    for event, callbacks in shell.events.callbacks.items():
-        for callback in callbacks:
-            module = getattr(callback, "__module__", None) or "?"
-            if not module.startswith(("IPython", "ipykernel", "matplotlib", "matplotlib_inline")):
-                found.append(f"IPython {event} hook registered: {getattr(callback, '__qualname__', callback)!r}")
-    if shell.custom_exceptions:
-        found.append("custom exception handler set with set_custom_exc")
-    for hook in ("excepthook", "displayhook"):
-        if getattr(getattr(sys, hook), "__module__", None) in ("__main__", None):
-            found.append(f"sys.{hook} replaced by the notebook")
-    for space in (numpy, numpy.testing, numpy.random, numpy.linalg, builtins):
-        for name, value in list(vars(space).items()):
-            module = getattr(value, "__module__", None)
-            if isinstance(value, types.FunctionType) and module in ("__main__", None):
-                found.append(f"{space.__name__}.{name} replaced by a function defined in the notebook")
-    checks = sys.modules.get("cnn_checks")
-    for name in ("grade", "check", "judge", "make_inputs", "publish"):
-        value = getattr(checks, name, None)
-        if checks is not None and getattr(value, "__module__", None) != "cnn_checks":
-            found.append(f"cnn_checks.{name} replaced")
-    me = os.getpid()
-    session = os.getsid(me)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != me:
-            try:
-                if os.getsid(int(entry)) == session:
-                    with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                        command = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
-                    found.append(f"process still running from the notebook: {command[:120]}")
-            except OSError:
-                pass
-    display({"application/vnd.cnnkit.probe+json": {"flags": found}}, raw=True)
-
-_cnnkit_probe()
-del _cnnkit_probe
-"""
 
 # Static scan: (pattern, reason). Matched against the student's own code, line by line.
 SUSPICIOUS = [
@@ -109,7 +61,7 @@ def strip_magics(source):
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def scan_code(source, where):
+def scan_code(source, where) -> list[Flag]:
     """Flags for suspicious constructs in one cell of student code."""
     code = strip_magics(source)
     flags = []
@@ -132,7 +84,7 @@ def student_cells(nb):
             yield notebook.grade_id(cell) or f"cell {index + 1}", cell.source
 
 
-def changed_locked_cells(submitted, release):
+def changed_locked_cells(submitted, release) -> list[Flag]:
     """Flags for check and read-only cells of the release that the submission edited or deleted."""
     submitted_cells = {notebook.grade_id(cell): cell for cell in submitted.cells if notebook.grade_id(cell)}
     flags = []
@@ -147,7 +99,7 @@ def changed_locked_cells(submitted, release):
     return flags
 
 
-def changed_kernel(submitted, release):
+def changed_kernel(submitted, release) -> list[Flag]:
     mine = submitted.metadata.get("kernelspec", {}).get("name")
     theirs = release.metadata.get("kernelspec", {}).get("name")
     if mine != theirs:
@@ -166,7 +118,7 @@ class RecordSubmissionChanges(NbGraderPreprocessor):
 
 
 class IntegrityReport(NbGraderPreprocessor):
-    """Autograde pass: write integrity.json (all flags) next to the autograded notebook."""
+    """Autograde pass: write the integrity record (all flags) next to the autograded notebook."""
 
     def preprocess(self, nb, resources):
         # A whole-sandbox limit first: the run summary shows the first flag, and this one explains lost points.
@@ -193,10 +145,9 @@ class IntegrityReport(NbGraderPreprocessor):
         self.write(resources, flags)
         return nb, resources
 
-    def write(self, resources, flags):
+    def write(self, resources, flags: list[Flag]):
         folder = resources.get("metadata", {}).get("path") or "."
         student = resources["nbgrader"]["student"]
-        record = json.dumps({"student": student, "flags": flags}, indent=1)
-        admit.write_record(os.path.join(folder, "integrity.json"), record)  # replaces a planted link
+        integrity.write(folder, student, flags)
         for flag in flags:
             self.log.warning("Integrity flag for %s: %s (%s)", student, flag["reason"], flag["where"])

@@ -23,12 +23,14 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import ClearSolutions
 
 from cnnkit import course
-from cnnkit.grading.verify import VERDICT_MIME, VerifyResults
+from cnnkit.grading.verify import VerifyResults
+from cnnkit.records import verdict
+from cnnkit.records.result import RESULT_MIME
 from cnnkit.spec import notebook
 
 
 def grade_answers(answers, master=course.MASTER):
-    """grade_id of every check cell -> its verdict record (the VERDICT_MIME payload).
+    """grade_id of every check cell -> its verdict record (cnnkit.records.verdict).
 
     answers: function name -> source of its solution cell; a function not in answers keeps the
     release stub (which raises NotImplementedError). Trusted code only (see the module docstring).
@@ -49,7 +51,7 @@ def verdicts(nb):
     found = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            record = output.get("data", {}).get(VERDICT_MIME)
+            record = verdict.read(output)
             if record is not None:
                 found[notebook.grade_id(cell)] = record
     return found
@@ -151,8 +153,7 @@ def run_cells(nb, checks):
             if text.getvalue()
         ]
         cell.outputs += [
-            NotebookNode(output_type="display_data", metadata={}, data={checks.RESULT_MIME: record})
-            for record in records
+            NotebookNode(output_type="display_data", metadata={}, data={RESULT_MIME: record}) for record in records
         ]
         if error is not None:
             cell.outputs.append(error_output(error))

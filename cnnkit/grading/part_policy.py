@@ -10,7 +10,7 @@ The policy is set once, as ``c.PartBPolicy.mode`` in nbgrader_config.py (cnnkit.
   left as the stub (every case raised NotImplementedError) is reported as "not attempted (optional)",
   scored 0 without an error; every Part B verdict says how Part B counts.
 - ``PartBInFeedback`` (generate_feedback, after GetGrades): a note at the top of the feedback with the
-  grade as the policy counts it (cnnkit.results.totals), beside nbgrader's raw total.
+  grade as the policy counts it (cnnkit.spec.totals), beside nbgrader's raw total.
 
 Cell scores are never changed: the gradebook keeps what each function earned, whatever the policy.
 """
@@ -20,9 +20,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearOutput, NbGraderPreprocessor
 
-from cnnkit.grading.verify import VERDICT_MIME
-from cnnkit.results import totals
-from cnnkit.spec import figures, part_b
+from cnnkit.records.verdict import VERDICT_MIME
+from cnnkit.spec import figures, part_b, totals
 from cnnkit.spec.notebook import grade_id
 from cnnkit.spec.parts import part_of
 

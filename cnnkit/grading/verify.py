@@ -6,7 +6,8 @@ cell that calls ``grade(...)``, it reads the hidden cases from the cell's source
 inputs, computes the expected outputs with the spec's reference, and judges the
 result records the kernel emitted with the checker's own ``judge`` (the instructor's
 copy). Everything else the kernel printed in the cell is dropped: the cell's outputs
-become the verdict alone, a record (VERDICT_MIME) and the text rendered from it.
+become the verdict alone, its record (cnnkit.records.verdict) and the text rendered from it. The
+result records are read by cnnkit.records.result, which trusts none of them.
 """
 
 import time
@@ -15,42 +16,13 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnkit.grading.result_records import read_outcome
+from cnnkit.records.probe import PROBE_MIME
+from cnnkit.records.result import RESULT_MIME, collect_outcomes
+from cnnkit.records.verdict import VERDICT_MIME, Verdict, display
 from cnnkit.spec.notebook import find_grade_call
 from cnnkit.spec.table import CHECKS, SPEC, score
 
-__all__ = ["VERDICT_MIME", "VerifyResults", "find_grade_call"]  # find_grade_call: read by the instructor report
-
-VERDICT_MIME = "application/vnd.cnnkit.verdict+json"
-KIT_MIMES = frozenset({VERDICT_MIME, CHECKS.RESULT_MIME, "application/vnd.cnnkit.probe+json"})
-
-
-def collect_outcomes(outputs, name, result_mime, count):
-    """Case index -> outcome from the cell's result records, each read by result_records.read_outcome.
-
-    Records of another function or of no case 0 .. count - 1 are left out; a case with more than one
-    record is refused (none is trusted).
-    """
-    outcomes, duplicated = {}, set()
-    for output in outputs:
-        record = output.get("data", {}).get(result_mime) if output.get("output_type") == "display_data" else None
-        if not isinstance(record, dict) or record.get("function") != name:
-            continue
-        index = record.get("case")
-        if type(index) is not int or not 0 <= index < count:
-            continue
-        if index in outcomes:
-            duplicated.add(index)
-        outcome = read_outcome(record.get("outcome"))
-        if "skipped" in outcome and "kind" not in outcome:  # the kernel skips a case only when out of time
-            outcome["kind"] = "budget_spent"
-        outcomes[index] = outcome
-    for index in duplicated:
-        outcomes[index] = {
-            "skipped": "more than one result was recorded for this case, so none is trusted",
-            "kind": "duplicate_results",
-        }
-    return outcomes
+KIT_MIMES = frozenset({VERDICT_MIME, RESULT_MIME, PROBE_MIME})  # only the kit's own steps write these
 
 
 def why_no_result(outputs):
@@ -73,7 +45,7 @@ def judge_case(name, case, outcome):
     return verdict
 
 
-def verdict_record(name, cases, public_count, verdicts, points):
+def verdict_record(name, cases, public_count, verdicts, points) -> Verdict:
     """The cell's verdict as data: counts, score and one failure per failing case."""
     passed = sum(verdict is None for verdict in verdicts)
     failures = [
@@ -111,7 +83,7 @@ def render(record, cases):
 def verdict_outputs(record, text):
     """The cell's new outputs: the record with its text, plus what makes nbgrader read the score."""
     name, earned, points = record["function"], record["score"], record["points"]
-    outputs = [NotebookNode(output_type="display_data", metadata={}, data={"text/plain": text, VERDICT_MIME: record})]
+    outputs = [display(record, text)]
     if earned == 0:
         outputs.append(
             NotebookNode(output_type="error", ename="ChecksFailed", evalue=f"{name}: no case passed", traceback=[text])
@@ -155,7 +127,7 @@ class VerifyResults(NbGraderPreprocessor):
         name, hidden = call
         public = SPEC[name].public_cases
         cases = public + list(hidden)
-        outcomes = collect_outcomes(cell.outputs, name, CHECKS.RESULT_MIME, len(cases))
+        outcomes = collect_outcomes(cell.outputs, name, len(cases))
         missing = why_no_result(cell.outputs)
         started = time.perf_counter()
         verdicts = [judge_case(name, case, outcomes.get(i, missing)) for i, case in enumerate(cases)]

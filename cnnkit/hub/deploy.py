@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from cnnkit import course
-from cnnkit.hub import unix
+from cnnkit.hub import launch, unix
 from cnnkit.hub.layout import HubLayout
 
 # What the course directory needs from the repository: nbgrader's folders and the config with the kit it imports.
@@ -79,13 +79,6 @@ def check_grading_panel(layout):
     """Say so when the users' environment lacks the grading panel (students then only have the Assignments tab)."""
     if not (layout.env / GRADING_PANEL).exists():
         print(f"note: the grading panel is not installed in {layout.env}: `make hub-env` installs it (docs/hub.md)")
-
-
-def proxy_runs_unprivileged(layout):
-    """True if the proxy's user can run the pinned configurable-http-proxy (else the hub's user runs it)."""
-    if not layout.proxy_command.exists():
-        raise SystemExit(f"{layout.proxy_command} is missing: run `npm ci` (make hub does) first.")
-    return unix.can_run(layout.proxy_user, [layout.proxy_command, "--version"])
 
 
 # ---------------------------------------------------------------- accounts and folders
@@ -346,8 +339,6 @@ def confirmed(question):
 
 
 def main(argv=None):
-    from cnnkit.hub import launch  # the hub's processes; imported here so preparing needs nothing else
-
     args = parse(sys.argv[1:] if argv is None else argv)
     layout = HubLayout(root=args.root, env=args.env, ip=args.ip, port=args.port)
     layout.ssl_cert, layout.ssl_key = args.ssl_cert, args.ssl_key

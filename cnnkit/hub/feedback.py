@@ -12,19 +12,19 @@ student's cache. So:
   why, under each notebook name it holds.
 
 Both are put in place by ``place``, as nbgrader's release_feedback would, but under the secret the
-service read from its own snapshot of the submission (cnnkit.hub.intake), never from a folder a student
+service read from its own snapshot of the submission (cnnkit.ingest.exchange), never from a folder a student
 can change or link elsewhere; each page is written through a new file and a rename, so a link planted
 under a page's name is replaced, never written through. Every text that comes from a student or a
 submission is HTML-escaped.
 """
 
 import html
-import os
 import re
 from pathlib import Path
 
 from cnnkit import compat
-from cnnkit.hub.policy import format_time
+from cnnkit.policy.rules import format_time
+from cnnkit.records.writer import write_record
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{title}</title>
@@ -94,18 +94,6 @@ def add_header(page, header):
     return page[: match.end()] + header + page[match.end() :]
 
 
-def write_atomically(path, text, mode=0o644):
-    """Write text to path through a new file and a rename, readable by students (mode)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    os.fchmod(descriptor, mode)  # whatever the umask
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
 # ---------------------------------------------------------------- where fetch_feedback looks
 
 
@@ -119,7 +107,7 @@ def place(outbound, secret, pages):
     written = []
     for notebook_id, page in sorted(pages.items()):
         path = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html"
-        write_atomically(path, page)
+        write_record(path, page, mode=0o644)  # students read it, whatever the umask
         written.append(path)
     return written
 
@@ -143,7 +131,7 @@ def generate(root, assignment, student, header, outcome=None):
     if code not in (0, None) or not pages:
         raise FeedbackError(f"generate_feedback failed for {student} (exit {code}):\n{log[-2000:]}")
     for page in pages:
-        write_atomically(page, add_header(page.read_text(), header), page.stat().st_mode & 0o777)
+        write_record(page, add_header(page.read_text(), header), page.stat().st_mode & 0o777)
     return pages
 
 

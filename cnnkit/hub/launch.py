@@ -93,13 +93,18 @@ def proxy_command(layout):
     return command
 
 
+def proxy_runs_unprivileged(layout):
+    """True if the proxy's user can run the pinned configurable-http-proxy (else the hub's user runs it)."""
+    if not layout.proxy_command.exists():
+        raise SystemExit(f"{layout.proxy_command} is missing: run `npm ci` (make hub does) first.")
+    return unix.can_run(layout.proxy_user, [layout.proxy_command, "--version"])
+
+
 def start_proxy(layout, token, log):
     """configurable-http-proxy, as layout.proxy_user when that account can run it (as root otherwise, said so)."""
-    from cnnkit.hub import deploy
-
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CONFIGPROXY_AUTH_TOKEN": token}
     identity = {}
-    if deploy.proxy_runs_unprivileged(layout):
+    if proxy_runs_unprivileged(layout):
         uid, gid = unix.ids(layout.proxy_user)
         identity = {"user": uid, "group": gid, "extra_groups": []}
     else:

@@ -7,12 +7,12 @@ JUPYTERHUB_SERVICE_URL set), it also serves each logged-in student their attempt
 without them it runs without a web page. DIR is the course root (nbgrader_config.py, gradebook.db).
 
 For each new submission the service takes a private snapshot and the server's submission time
-(cnnkit.hub.intake), and the policy decides whether it is graded (cnnkit.hub.policy); a graded one is
+(cnnkit.ingest.exchange), and the policy decides whether it is graded (cnnkit.policy.rules); a graded one is
 copied into submitted/ from the snapshot and submitted to the grading engine (cnnkit.scale.engine, the
 one `make autograde` uses), which grades it as soon as a grading process is free and makes its feedback
 too; the service takes each outcome back as soon as it is made, records it and places the feedback in
 the exchange (cnnkit.hub.feedback). One that is not graded gets a page saying why. Each submission is handled on its own: whatever goes wrong with one is recorded for it
-(``one_submission``) and the others go on. The state file (cnnkit.hub.state) makes a restart resume
+(``one_submission``) and the others go on. Its ledger (cnnkit.policy.ledger) makes a restart resume
 where the service stopped. Every line of the log is printable ASCII (``OneLineFormatter``): a name or
 a reason a student controls cannot start a line of its own. docs/grading-on-submit.md is the
 instructor's guide.
@@ -38,13 +38,15 @@ from cnnkit import compat
 compat.skip_unused_slow_imports()  # before the imports below bring jsonschema in (nbformat, nbgrader): 0.8 s a start
 
 from cnnkit import course as kit  # noqa: E402
-from cnnkit.hub import feedback, intake, status  # noqa: E402
-from cnnkit.hub import policy as rules  # noqa: E402
-from cnnkit.hub.state import GRADED_STATUSES, ServiceBusy, State, as_time, now  # noqa: E402
-from cnnkit.ingest.admit import quarantine_of  # noqa: E402
-from cnnkit.results import totals  # noqa: E402
-from cnnkit.scale.engine import Engine, Job, pack  # noqa: E402
-from cnnkit.scale.outcome import GRADED  # noqa: E402
+from cnnkit.hub import feedback, status  # noqa: E402
+from cnnkit.ingest import exchange  # noqa: E402
+from cnnkit.policy import rules  # noqa: E402
+from cnnkit.policy.ledger import GRADED_STATUSES, ServiceBusy, State, as_time, now, scored_attempts  # noqa: E402
+from cnnkit.records import admission  # noqa: E402
+from cnnkit.records.outcomes import GRADED  # noqa: E402
+from cnnkit.records.packed import pack  # noqa: E402
+from cnnkit.scale.engine import Engine, Job  # noqa: E402
+from cnnkit.spec import totals  # noqa: E402
 
 LOG = Path("logs", "submit-service.log")
 GRADING_LOG = Path("logs", "submit-service-autograde.log")  # nbgrader's log of every submission the service graded
@@ -75,7 +77,7 @@ class Service:
         self.notebook = f"{self.assignment}.ipynb"
         self.state = State(self.root)
         self.state.lock()
-        self.snapshots = intake.private_folder(self.root / SNAPSHOTS)
+        self.snapshots = private_folder(self.root / SNAPSHOTS)
         self.drop_unused_snapshots()
         self.changing = collections.Counter()  # submission name -> looks that found it changing
         self.workers = workers or len(os.sched_getaffinity(0))
@@ -90,7 +92,7 @@ class Service:
         self.extensions = rules.course_extensions(self.policy, self.root)
         self.course_id = config.CourseDirectory.course_id
         self.exchange = Path(exchange_root(config))
-        self.inbound = intake.inbound_folder(self.exchange, self.course_id)
+        self.inbound = exchange.inbound_folder(self.exchange, self.course_id)
         self.outbound = self.exchange / self.course_id / "feedback"
         if self.engine is not None:
             self.engine.refresh()  # the course's files changed: the next jobs use them
@@ -131,7 +133,7 @@ class Service:
         when someone else made it in the student's name.
         """
         known, at = self.state.known(), now()
-        found, strangers = intake.arrivals(self.inbound)
+        found, strangers = exchange.arrivals(self.inbound)
         for stranger in strangers:
             if stranger.key not in known:
                 why = f"not a submission folder that nbgrader submit makes: {stranger.shown}"
@@ -144,7 +146,7 @@ class Service:
             if arrival.assignment != self.assignment:
                 self.state.add(arrival.name, arrival.student, arrival.assignment, at, "ignored", "not graded here")
                 continue
-            if not intake.is_ready(self.inbound, arrival, at):
+            if not exchange.is_ready(self.inbound, arrival, at):
                 continue
             with self.one_submission(arrival.name, arrival.student, "reading it"):
                 if self.take_in(arrival, at) == "accepted":
@@ -161,20 +163,20 @@ class Service:
 
     def decide(self, arrival, at, incoming):
         try:
-            snapshot = intake.take_snapshot(self.inbound, arrival.name, incoming)
-        except intake.StillChanging as why:
+            snapshot = exchange.take_snapshot(self.inbound, arrival.name, incoming)
+        except exchange.StillChanging as why:
             self.changing[arrival.name] += 1
             if self.changing[arrival.name] < CHANGING_TRIES:
                 return None
             return self.record(arrival, at, "failed", f"{why}, {CHANGING_TRIES} times; submit again once it is saved")
-        except intake.Unreadable as why:
+        except exchange.Unreadable as why:
             return self.record(arrival, at, "failed", str(why))
         if snapshot.left_out:
             log.warning("%s: left out of %s: %s", arrival.student, arrival.name, "; ".join(snapshot.left_out))
         counted = self.state.graded_attempts(arrival.student, self.assignment)
         times = [as_time(attempt["submitted_at"]) for attempt in counted]
-        verdict = intake.verdict(snapshot, arrival.student, self.notebook, self.policy, times)
-        found = {"secret": intake.secret_of(incoming), "notebooks": json.dumps(intake.notebooks_in(incoming))}
+        verdict = exchange.verdict(snapshot, arrival.student, self.notebook, self.policy, times)
+        found = {"secret": exchange.secret_of(incoming), "notebooks": json.dumps(exchange.notebooks_in(incoming))}
         if verdict.status != "accepted":
             return self.record(arrival, snapshot.official_time, verdict.status, verdict.reason, **found)
         os.rename(incoming, self.snapshot_of(arrival.name))
@@ -321,9 +323,9 @@ class Service:
     def copy_in(self, row):
         """The accepted submission's snapshot into submitted/, with its official time; the student's quarantine
         emptied first, so that it only ever holds what admission set aside from their latest attempt."""
-        shutil.rmtree(quarantine_of(self.root, row["student"], self.assignment), ignore_errors=True)
+        shutil.rmtree(admission.folder(self.root, row["student"], self.assignment), ignore_errors=True)
         destination = self.root / "submitted" / row["student"] / self.assignment
-        intake.copy_to_submitted(self.snapshot_of(row["name"]), destination, as_time(row["submitted_at"]))
+        exchange.copy_to_submitted(self.snapshot_of(row["name"]), destination, as_time(row["submitted_at"]))
         self.state.event(row["name"], "dispatched")
 
     def keep(self, row, outcome, max_score):
@@ -413,7 +415,7 @@ class Service:
         for student in students:
             rows = [r for r in self.state.rows(student=student) if r["assignment"] == self.assignment]
             graded = [r for r in rows if r["status"] in GRADED_STATUSES]
-            official = rules.official_attempt(self.policy.counts, status.scored_attempts(graded))
+            official = rules.official_attempt(self.policy.counts, scored_attempts(graded))
             if official is None:
                 # Nothing of theirs is graded: submitted/ holds no attempt, not a failed one.
                 shutil.rmtree(self.root / "submitted" / student / self.assignment, ignore_errors=True)
@@ -466,8 +468,16 @@ def append_log(path, outcome):
     """nbgrader's log of one grading, appended for the instructor (the student's names in it are escaped)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
-        handle.write(f"===== {intake.printable(outcome['student'])}: {outcome['status']} ({outcome['seconds']:.1f} s")
-        handle.write(f" on {outcome['host']}) {intake.printable(outcome['message'])}\n{outcome['log']}\n")
+        handle.write(f"===== {exchange.printable(outcome['student'])}: {outcome['status']} ({outcome['seconds']:.1f} s")
+        handle.write(f" on {outcome['host']}) {exchange.printable(outcome['message'])}\n{outcome['log']}\n")
+
+
+def private_folder(path):
+    """path as a folder only this account can enter (the snapshots are students' work)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
 
 
 def digest(name):
@@ -525,11 +535,11 @@ def serve_status_page(service):
 
 
 class OneLineFormatter(logging.Formatter):
-    """Each record as one line of printable ASCII (intake.printable): newlines, terminal escapes and
+    """Each record as one line of printable ASCII (exchange.printable): newlines, terminal escapes and
     non-ASCII characters in a name or a reason a student controls are shown escaped, never acted on."""
 
     def format(self, record):
-        return intake.printable(super().format(record))
+        return exchange.printable(super().format(record))
 
 
 def setup_logging(root):

@@ -1,6 +1,6 @@
 """What a student sees of their attempts: the summary (for feedback headers) and the hub service's page.
 
-``student_summary`` reads the service's state (cnnkit.hub.state) and the policy; ``page`` renders one
+``student_summary`` reads the service's state (cnnkit.policy.ledger) and the policy; ``page`` renders one
 student's attempts as HTML (every value escaped). ``make_app`` is the page as a JupyterHub service:
 each request is authenticated by the hub (OAuth, jupyterhub.services.auth.HubOAuthenticated) and
 shows the logged-in user's own attempts only, at ``<JUPYTERHUB_SERVICE_PREFIX>`` (HTML) and
@@ -12,10 +12,10 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
-from cnnkit.hub import policy as rules
 from cnnkit.hub.feedback import PAGE, esc, points, summary_lines
-from cnnkit.hub.intake import printable
-from cnnkit.hub.state import GRADED_STATUSES, as_time, now
+from cnnkit.ingest.exchange import printable
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import as_time, now, scored_attempts
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,6 @@ class StudentSummary:
     max_score: float | None
     deadline: datetime.datetime | None
     rows: list = field(default_factory=list)
-
-
-def scored_attempts(rows):
-    """The Attempt of every graded row that has its score."""
-    return [
-        rules.Attempt(row["attempt"], row["score"])
-        for row in rows
-        if row["status"] in GRADED_STATUSES and row["score"] is not None
-    ]
 
 
 # What a student is shown of each of their rows: not the secret (it is theirs, but no page needs it), nor the
@@ -111,7 +102,7 @@ def as_json(summary):
 def instructor_report(state):
     """Print the instructor's table, one line per submission the service has seen; exit code 0.
 
-    What a student controls (names, reasons) is shown escaped (intake.printable): nothing written to a
+    What a student controls (names, reasons) is shown escaped (exchange.printable): nothing written to a
     terminal moves its cursor. A failure of the service itself adds the exception's last line.
     """
     for row in state.rows():

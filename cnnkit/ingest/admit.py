@@ -17,8 +17,9 @@ folder first on ``sys.path``. So before a batch, each folder is reduced to what 
 
 Everything else (links, hard links, folders, FIFOs, names with control characters, the kit's own record
 names, any other file) goes to quarantine/<student>/<assignment>/ with the reason: one bounded set per
-student, kept under inert names (cnnkit.ingest.quarantine). ``admission_notes`` reads the reasons back
-for the run summary and the report. No step here recurses into a folder or follows a link.
+student, kept under inert names (cnnkit.ingest.quarantine), with the admission record saying why
+(cnnkit.records.admission), which the run summary and the report read. No step here recurses into a
+folder or follows a link.
 """
 
 import fnmatch
@@ -38,11 +39,12 @@ from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 from cnnkit.ingest import quarantine
 from cnnkit.ingest.names import browser_type, shown
 from cnnkit.ingest.zip_owners import STUDENT_ID_PATTERN, STUDENT_ID_RULE
+from cnnkit.records import admission, integrity, marker
 
 MiB = 2**20
 TIMESTAMP, SECRET = "timestamp.txt", "submission_secret.txt"
 RECORD_BYTES = {TIMESTAMP: 128, SECRET: 1024}  # nbgrader writes ~30 and 128 bytes
-KIT_RECORDS = frozenset({"integrity.json", ".cnnkit-graded"})
+KIT_RECORDS = frozenset({integrity.FILE, marker.FILE})  # the kit's own record names in an autograded folder
 IMPORTABLE = frozenset({".py", ".pyc", ".pyo", ".pyd", ".so", ".pth", ".egg", ".whl", ".zip", ".egg-link"})
 LINK_REFUSAL = "a symbolic link (links are never followed)"
 
@@ -234,7 +236,7 @@ def admit_one(root, assignment, student, settings=None):
     settings = settings or course_settings(root)
     outer = root / "submitted" / student
     folder = outer / assignment
-    target = quarantine_of(root, student, assignment)
+    target = admission.folder(root, student, assignment)
     if outer.is_symlink() or folder.is_symlink():
         link = outer if outer.is_symlink() else folder
         return quarantine.store(target, [(link, shown(link.name), LINK_REFUSAL)], settings.caps())
@@ -264,8 +266,8 @@ def set_aside_invalid_id(root, student, settings):
         f"the folder name {shown(student.name, 80)!r} is not a valid student id ({STUDENT_ID_RULE}): "
         "rename it to the student's id and autograde again"
     )
-    notes = quarantine.store(root / "quarantine" / label, [(Path(student.path), label, why)], settings.caps())
-    return label, [{**notes[0], "folder": f"quarantine/{label}"}]
+    notes = quarantine.store(root / admission.QUARANTINE / label, [(Path(student.path), label, why)], settings.caps())
+    return label, [{**notes[0], "folder": f"{admission.QUARANTINE}/{label}"}]
 
 
 # ---------------------------------------------------------------- the course's settings and names
@@ -308,23 +310,3 @@ def support_files(root, assignment):
     if not folder.is_dir():
         return frozenset()
     return frozenset(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb")
-
-
-def quarantine_of(root, student, assignment):
-    return Path(root) / "quarantine" / student / assignment
-
-
-def admission_notes(root, student, assignment):
-    """What admission refused from this submission, as [{"name", "why", ...}]."""
-    return quarantine.read_notes(quarantine_of(root, student, assignment))
-
-
-def write_record(path, text):
-    """Write a trusted record so that a link planted under its name is replaced, never written through."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    os.replace(partial, path)

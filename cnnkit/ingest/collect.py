@@ -6,11 +6,11 @@ timestamp.txt. Every part of that is the student's choice: the name, the links, 
 content, which they can keep rewriting after they submitted. ``LinkSafeCollect`` (selected in
 nbgrader_config.py with ``c.ExchangeFactory.collect``, so also the formgrader's Collect) instead:
 
-- with the grading service's state for the assignment (cnnkit.hub.state), brings in each student's
+- with the grading service's state for the assignment (cnnkit.policy.ledger), brings in each student's
   official attempt as the service graded it (its stored copy, its official time); a submission the
   service refused, failed on or has not seen yet is not collected, and the log says why;
-- without it, applies the same policy the service applies (cnnkit.hub.intake.verdict: owner, a
-  gradable notebook, cnnkit.hub.policy.decide) to the student's inbound submissions in the order they
+- without it, applies the same policy the service applies (cnnkit.ingest.exchange.verdict: owner, a
+  gradable notebook, cnnkit.policy.rules.decide) to the student's inbound submissions in the order they
   appeared, each read once into a private snapshot (no link followed, within limits) with the server's
   time, and brings in the latest one accepted.
 
@@ -30,10 +30,10 @@ from pathlib import Path
 from nbgrader.exchange.default.collect import ExchangeCollect
 
 from cnnkit import course
-from cnnkit.hub import intake, status
-from cnnkit.hub import policy as rules
-from cnnkit.hub.state import GRADED_STATUSES, PATH, State, as_time
-from cnnkit.scale.transport import unpack
+from cnnkit.ingest import exchange
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import GRADED_STATUSES, PATH, State, as_time, scored_attempts
+from cnnkit.records.packed import unpack
 
 RETRIES = 3  # reads of a submission that is still changing before collect leaves it for the next run
 
@@ -54,7 +54,7 @@ class Official:
         if self.stored is not None:
             unpack(self.stored, destination)
         else:
-            intake.copy_to_submitted(self.snapshot, destination, self.official_time)
+            exchange.copy_to_submitted(self.snapshot, destination, self.official_time)
 
 
 class LinkSafeCollect(ExchangeCollect):
@@ -70,7 +70,7 @@ class LinkSafeCollect(ExchangeCollect):
     def init_src(self):
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
-        self.inbound_path = intake.inbound_folder(self.root, self.coursedir.course_id)
+        self.inbound_path = exchange.inbound_folder(self.root, self.coursedir.course_id)
         if not self.inbound_path.is_dir():
             self.fail(f"Course not found: {self.inbound_path}")
         if self.before_duedate:
@@ -79,7 +79,7 @@ class LinkSafeCollect(ExchangeCollect):
 
     def choose(self):
         """{student: Official} for the assignment, logging every submission not collected and why."""
-        found, strangers = intake.arrivals(self.inbound_path)
+        found, strangers = exchange.arrivals(self.inbound_path)
         for stranger in strangers:
             self.log.warning("Not collecting %s: not a submission folder nbgrader submit makes", stranger.shown)
         assignment = self.coursedir.assignment_id
@@ -110,7 +110,7 @@ class LinkSafeCollect(ExchangeCollect):
         officials = {}
         for student, theirs in rows.items():
             graded = [row for row in theirs if row["status"] in GRADED_STATUSES]
-            best = rules.official_attempt(policy.counts, status.scored_attempts(graded))
+            best = rules.official_attempt(policy.counts, scored_attempts(graded))
             chosen = best and next(row for row in graded if row["attempt"] == best.number)
             for row in theirs:
                 if row is not chosen:
@@ -144,7 +144,7 @@ class LinkSafeCollect(ExchangeCollect):
                 snapshot = self.snapshot(arrival)
                 if snapshot is None:
                     continue
-                verdict = intake.verdict(snapshot, student, notebook, policy, accepted_times)
+                verdict = exchange.verdict(snapshot, student, notebook, policy, accepted_times)
                 if verdict.status != "accepted":
                     self.skip(arrival.name, f"{verdict.status} by the course's policy: {verdict.reason}")
                     shutil.rmtree(snapshot.folder)
@@ -163,20 +163,20 @@ class LinkSafeCollect(ExchangeCollect):
         for _ in range(RETRIES):
             shutil.rmtree(target, ignore_errors=True)
             try:
-                snapshot = intake.take_snapshot(self.inbound_path, arrival.name, target)
-            except intake.Unreadable as why:
+                snapshot = exchange.take_snapshot(self.inbound_path, arrival.name, target)
+            except exchange.Unreadable as why:
                 self.skip(arrival.name, str(why))
                 return None
-            except intake.StillChanging:
+            except exchange.StillChanging:
                 continue
             for note in snapshot.left_out:
-                self.log.warning("Left out of %s: %s", intake.printable(arrival.name), intake.printable(note))
+                self.log.warning("Left out of %s: %s", exchange.printable(arrival.name), exchange.printable(note))
             return snapshot
         self.skip(arrival.name, "it is still being written; collect again in a moment")
         return None
 
     def skip(self, name, why):
-        self.log.warning("Not collecting %s: %s", intake.printable(name), intake.printable(why))
+        self.log.warning("Not collecting %s: %s", exchange.printable(name), exchange.printable(why))
 
     def init_dest(self):
         pass
@@ -198,9 +198,7 @@ class LinkSafeCollect(ExchangeCollect):
         )
         stamp = destination / "timestamp.txt"
         held = stamp.read_text() if stamp.is_file() and not stamp.is_symlink() else None
-        what = (
-            f"{intake.printable(official.name)}, {official.why}, submitted {rules.format_time(official.official_time)}"
-        )
+        what = f"{exchange.printable(official.name)}, {official.why}, submitted {rules.format_time(official.official_time)}"
         if held == rules.nbgrader_timestamp(official.official_time):
             self.log.info("Already collected for %s: %s", student, what)
         elif destination.is_dir() and not self.update:

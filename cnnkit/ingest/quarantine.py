@@ -1,7 +1,8 @@
 """Where the admission gate (cnnkit.ingest.admit) puts what it refuses: one bounded, inert set per student.
 
 ``store(folder, refused, caps)`` makes quarantine/<student>/<assignment>/ hold exactly the entries just
-refused (the set of an earlier admission is removed), with ``admission.json`` saying what each was and why:
+refused (the set of an earlier admission is removed), with the admission record saying what each was and
+why (cnnkit.records.admission):
 
 - every file is kept under an inert name, ``NNN-<name>.quarantined``: nothing the formgrader or Jupyter
   could serve from the course folder is a page or a script (nbgrader's formgrader serves any file under
@@ -17,7 +18,6 @@ are first renamed up to the top of the tree. Python's own os.walk, shutil.copytr
 recurse once per level, so a chain of 1000 nested folders stops them with a RecursionError.
 """
 
-import json
 import os
 import re
 import stat
@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnkit.ingest.names import MAX_SHOWN, shown
+from cnnkit.records import admission
 
-NOTES_FILE = "admission.json"
 SUFFIX = ".quarantined"  # no server maps it to a type a browser runs
-MAX_NOTES = 100  # entries listed one by one in admission.json; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -154,12 +153,7 @@ def store(folder, refused, caps=Caps()):
     remove_tree(fresh)  # left by an interrupted run
     fresh.mkdir(parents=True)
     keeper = Keeper(fresh, caps)
-    notes = [keeper.take(path, label, why) for path, label, why in refused]
-    if len(notes) > MAX_NOTES:
-        notes = notes[:MAX_NOTES] + [{"name": f"{len(notes) - MAX_NOTES} more entries", "why": "refused as well"}]
-    descriptor = os.open(fresh / NOTES_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(notes, handle, indent=1)
+    notes = admission.write(fresh, [keeper.take(path, label, why) for path, label, why in refused])
     old = folder.with_name(f".{folder.name}.old")
     remove_tree(old)
     if os.path.lexists(folder):
@@ -167,12 +161,3 @@ def store(folder, refused, caps=Caps()):
     os.rename(fresh, folder)
     remove_tree(old)
     return notes
-
-
-def read_notes(folder):
-    """The notes of the set in folder ([] when none or unreadable)."""
-    try:
-        notes = json.loads((Path(folder) / NOTES_FILE).read_text())
-    except (OSError, ValueError):
-        return []
-    return [note for note in notes if isinstance(note, dict)] if isinstance(notes, list) else []

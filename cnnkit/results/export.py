@@ -1,7 +1,7 @@
 """nbgrader export plugin: grades.csv with the core and optional parts as separate columns.
 
 The columns are nbgrader's own CSV's, plus core_score/core_max and optional_score/optional_max.
-Scores follow cnnkit.results.totals: score = max(0, raw_score - late_submission_penalty), and
+Scores follow cnnkit.spec.totals: score = max(0, raw_score - late_submission_penalty), and
 core_score + optional_score = score (each part carries its share of the penalty). The Part B policy
 (c.PartBPolicy.mode) decides what score and max_score count: "required" (default) both parts, out of
 both; "extra_credit" both parts, out of the core's maximum; "not_graded" the core only (optional_score
@@ -12,8 +12,8 @@ Ids, names and emails are written through cnnkit.results.csv_cells (no cell can 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from cnnkit.results import csv_cells, totals
-from cnnkit.spec import part_b
+from cnnkit.results import csv_cells
+from cnnkit.spec import part_b, totals
 
 COLUMNS = [
     "assignment",

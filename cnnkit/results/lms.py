@@ -7,7 +7,7 @@ Students' names and LMS identifiers come from the roster (python -m cnnkit roste
 nbgrader's student table for names, email and the LMS user id, cnnkit_lms_roster for the SIS
 ids and the section. The rules shared by both plugins (traits of LmsExport):
 
-- score: nbgrader's, net of any late penalty, by the one rule of cnnkit.results.totals
+- score: nbgrader's, net of any late penalty, by the one rule of cnnkit.spec.totals
   (total = max(0, score - penalty), as nbgrader's own CSV; each part keeps its share).
 - LmsExport.parts = "total" (default): one column per assignment. "separate": an assignment
   with core and optional checks gets one column per part instead ("<assignment> core",
@@ -32,8 +32,8 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict, Enum
 
-from cnnkit.results import csv_cells, roster, totals
-from cnnkit.spec import part_b
+from cnnkit.results import csv_cells, roster
+from cnnkit.spec import part_b, totals
 
 
 class ExportError(Exception):

@@ -2,18 +2,17 @@
 
 nbgrader's own log says the same things in many lines per student; this is the summary an
 instructor reads. A submission nbgrader failed on is shown with the cause the batch recorded
-(logs/autograde-outcomes.json: the exception, the step and the cell), when there is one. ``summary(root)`` gives the records, ``render(records)`` the lines, and
+(its outcomes file, cnnkit.records.outcomes: the exception, the step and the cell), when there is one. ``summary(root)`` gives the records, ``render(records)`` the lines, and
 ``needs_attention(records)`` whether the run failed (nbgrader broke on a submission).
 """
 
-import json
 from dataclasses import dataclass
 
 import nbformat
 
 from cnnkit import course
-from cnnkit.ingest import admit
-from cnnkit.results import outcomes, scores
+from cnnkit.records import admission, integrity, outcomes
+from cnnkit.results import scores
 
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
 
@@ -33,16 +32,21 @@ class SubmissionRecord:
     text: str  # the line for people, after "<student>: "
 
 
-def notebook_problem(folder):
-    """Why the submission folder cannot be graded as it is, with the fix; None when fine."""
+def notebook_problem(folder, set_aside=()):
+    """Why the submission folder cannot be graded as it is, with the fix; None when fine.
+
+    set_aside: names the admission gate moved out of the folder before grading (a renamed notebook is one).
+    """
     notebooks = sorted(path.name for path in folder.glob("*.ipynb"))
     if NB_NAME not in notebooks:
-        if notebooks:
+        others = notebooks + [name for name in set_aside if name.endswith(".ipynb")]
+        if others:
             return (
-                f"no {NB_NAME}, but {', '.join(notebooks)}: rename it to {NB_NAME} in {folder} "
+                f"no {NB_NAME}, but {', '.join(others)}: rename it to {NB_NAME} in {folder} "
                 f"and run `make autograde STUDENT={folder.parent.name}`"
             )
-        return f"no notebook was submitted (found: {', '.join(p.name for p in folder.iterdir()) or 'nothing'})"
+        found = sorted({*(p.name for p in folder.iterdir()), *set_aside})
+        return f"no notebook was submitted (found: {', '.join(found) or 'nothing'})"
     try:
         nbformat.validate(nbformat.read(str(folder / NB_NAME), as_version=4))
     except Exception as error:  # nbformat raises several types for unreadable files
@@ -53,36 +57,33 @@ def notebook_problem(folder):
     return None
 
 
-def extra_notebooks(folder):
-    return sorted(path.name for path in folder.glob("*.ipynb") if path.name != NB_NAME)
+def extra_notebooks(folder, set_aside=()):
+    """Notebooks besides the assignment's: in the folder, or set aside before grading (set_aside: names)."""
+    found = [path.name for path in folder.glob("*.ipynb")] + [name for name in set_aside if name.endswith(".ipynb")]
+    return sorted(name for name in found if name != NB_NAME)
 
 
 def integrity_note(root, student):
-    """'; N integrity flag(s): <first reason> ...' from the submission's integrity.json ('' without flags).
+    """'; N integrity flag(s): <first reason> ...' from the submission's integrity record ('' without flags).
 
-    Read defensively: a file that is not the kit's record says so instead of stopping the summary.
+    A record that cannot be read is a flag that says so (cnnkit.records.integrity.read).
     """
-    path = root / "autograded" / student / course.ASSIGNMENT / "integrity.json"
-    if not path.is_file() or path.is_symlink():
-        return ""
-    try:
-        flags = json.loads(path.read_text())["flags"]
-        first = str(flags[0]["reason"])[:200] if flags else ""
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return f"; integrity.json could not be read ({path})"
+    folder = root / "autograded" / student / course.ASSIGNMENT
+    flags = integrity.read(folder)
     if not flags:
         return ""
-    return f"; {len(flags)} integrity flag(s): {first}{' ...' if len(flags) > 1 else ''} ({path})"
+    first = str(flags[0]["reason"])[:200]
+    return f"; {len(flags)} integrity flag(s): {first}{' ...' if len(flags) > 1 else ''} ({folder / integrity.FILE})"
 
 
 def admission_note(root, student):
-    """'; moved aside before grading: <name> (<why>), ...' from cnnkit.ingest.admit ('' when nothing was)."""
-    notes = admit.admission_notes(root, student, course.ASSIGNMENT)
+    """'; moved aside before grading: <name> (<why>), ...' from the admission record ('' when nothing was)."""
+    notes = admission.notes_of(root, student, course.ASSIGNMENT)
     if not notes:
         return ""
     listed = ", ".join(f"{note.get('name')} ({note.get('why')})" for note in notes[:5])
     more = f" and {len(notes) - 5} more" if len(notes) > 5 else ""
-    return f"; moved aside before grading: {listed}{more} (quarantine/{student}/{course.ASSIGNMENT}/)"
+    return f"; moved aside before grading: {listed}{more} ({admission.folder('.', student, course.ASSIGNMENT)}/)"
 
 
 def graded_text(scored, maxima):
@@ -98,24 +99,25 @@ def graded_text(scored, maxima):
 def student_record(root, student, found, reasons=None):
     """The SubmissionRecord of one submission folder; found: the gradebook's ClassScores (or None).
 
-    reasons: student -> cnnkit.results.outcomes.Outcome of the submissions the last batch did not grade.
+    reasons: student -> cnnkit.records.outcomes.Entry of the submissions the last batch did not grade.
     """
     folder = root / "submitted" / student / course.ASSIGNMENT
     graded = (root / "autograded" / student / course.ASSIGNMENT / NB_NAME).exists()
     scored = found.students.get(student) if found else None
+    set_aside = [str(note.get("name")) for note in admission.notes_of(root, student, course.ASSIGNMENT)]
     if graded and scored is not None:
         text = graded_text(scored, found.part_maxima)
-        if extra_notebooks(folder):
-            text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder))}"
+        if extra_notebooks(folder, set_aside):
+            text += f"; ignored extra notebook(s) {', '.join(extra_notebooks(folder, set_aside))}"
         notes = integrity_note(root, student) + admission_note(root, student)
         return SubmissionRecord(student, True, GRADED, text + notes)
-    problem = notebook_problem(folder) if folder.exists() else "no submission folder"
+    problem = notebook_problem(folder, set_aside) if folder.exists() else "no submission folder"
     if problem:
         text = f"NOT GRADED (scores 0): {problem}{admission_note(root, student)}"
         return SubmissionRecord(student, False, SUBMISSION_PROBLEM, text)
     outcome = (reasons or {}).get(student)
     why = outcome.reason if outcome is not None else "nbgrader failed on it"
-    text = f"NOT GRADED: {why}; see logs/autograde.log, fix, then `make autograde STUDENT={student}`"
+    text = f"NOT GRADED: {why}; see {outcomes.LOG_FILE}, fix, then `make autograde STUDENT={student}`"
     return SubmissionRecord(student, False, NBGRADER_FAILED, text)
 
 

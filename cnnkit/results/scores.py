@@ -1,6 +1,6 @@
 """Read scores back from the gradebook, per student, split into core and optional; the score table.
 
-The sums, maxima and late penalty are cnnkit.results.totals'; this module only reads.
+The sums, maxima and late penalty are cnnkit.spec.totals'; this module only reads.
 """
 
 from dataclasses import dataclass
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from nbgrader.api import Gradebook, MissingEntry
 
 from cnnkit import course
-from cnnkit.results import totals as sums
 from cnnkit.spec import part_b
+from cnnkit.spec import totals as sums
 from cnnkit.spec.parts import FUNCTIONS, function_of
 
 

@@ -7,8 +7,8 @@
    unfinished work cleared) and reads the config as `nbgrader autograde` does;
 2. selects the submissions with nbgrader's own rules (cnnkit.scale.course_view) and submits one job each;
 3. records each outcome as it arrives (the engine is the gradebook's one writer) and shows progress;
-4. writes logs/autograde.log (nbgrader's log of every submission) and logs/autograde-outcomes.json
-   (cnnkit.scale.outcome), and prints a summary.
+4. writes the batch's log (nbgrader's log of every submission) and its outcomes file (status and
+   message per student), both cnnkit.records.outcomes, and prints a summary.
 
 Per-submission kill switch: cnnkit.grading.time_policy.kill_after, unless --timeout says otherwise.
 
@@ -23,12 +23,10 @@ import time
 from pathlib import Path
 
 from cnnkit import compat
-from cnnkit.scale import outcome as outcomes_file
+from cnnkit.records import outcomes as outcomes_file
+from cnnkit.records.outcomes import GRADED, REFUSED
 from cnnkit.scale.engine import Engine, Job
-from cnnkit.scale.outcome import GRADED, REFUSED
 from cnnkit.scale.progress import Progress
-
-OUTCOMES = Path("logs", "autograde-outcomes.json")  # relative to the course root
 
 
 def skip_unused_slow_imports():
@@ -44,7 +42,7 @@ def autograde(args):
     """
     root = Path(args.root).resolve()
     runner = cluster_runner(args, cluster_security(args, root))
-    log = args.log or root / "logs" / "autograde.log"
+    log = args.log or root / outcomes_file.LOG_FILE
     check_nbgrader()
     outcomes = []
     try:
@@ -67,7 +65,7 @@ def autograde(args):
     finally:
         if outcomes:
             outcomes_file.write_log(log, outcomes)
-            outcomes_file.write_outcomes(root / OUTCOMES, args.assignment, outcomes)
+            outcomes_file.write_outcomes(root, args.assignment, outcomes)
 
 
 def cluster_runner(args, security):

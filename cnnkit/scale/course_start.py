@@ -2,7 +2,7 @@
 
 nbgrader skips a student whose autograded/ folder exists, even if the run that made it was killed
 halfway. So each fully graded submission gets a marker file (``mark_graded``, nbgrader's post-convert
-hook), and before grading starts every autograded folder without the marker is removed
+hook; cnnkit.records.marker), and before grading starts every autograded folder without the marker is removed
 (``remove_unfinished``), which makes plain `nbgrader autograde` regrade it.
 
 ``prepare(root, assignment)`` is that start step (backup, admission, unfinished work). It runs once
@@ -25,8 +25,8 @@ from traitlets import Bool
 
 from cnnkit import course
 from cnnkit.ingest import admit
+from cnnkit.records import marker
 
-MARKER = ".cnnkit-graded"
 KEEP_BACKUPS = 10
 
 
@@ -54,7 +54,7 @@ def remove_unfinished(root, assignment):
     """Remove autograded folders of submissions whose grading did not finish; returns the students, sorted."""
     unfinished = []
     for folder in sorted((root / "autograded").glob(f"*/{assignment}")):
-        if not (folder / MARKER).exists():
+        if not marker.is_marked(folder):
             shutil.rmtree(folder)
             unfinished.append(folder.parent.name)
     return unfinished
@@ -124,4 +124,4 @@ def mark_graded(assignment, student, notebooks):
         root = submitted.parent.parent.parent.parent
         folder = root / "autograded" / student_id / assignment_id
         if folder.is_dir():
-            admit.write_record(folder / MARKER, "")
+            marker.mark(folder)

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 from cnnkit import compat
+from cnnkit.records.packed import pack, unpack
 from cnnkit.scale import gradebook_writer
-from cnnkit.scale.transport import pack, unpack
 
 
 class Course:

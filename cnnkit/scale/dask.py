@@ -38,7 +38,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
 from cnnkit import compat
 from cnnkit.compat import forget_package
-from cnnkit.scale.outcome import ERROR, failure
+from cnnkit.records.outcomes import ERROR, failure
 from cnnkit.scale.pool import grade_here
 
 PLUGIN_NAME = "cnnkit-autograde"

@@ -13,7 +13,7 @@ There are no batches: a job starts as soon as a grading process is free, whateve
 before it, and its outcome is handed back as soon as it is made. A job carries everything it needs,
 taken when it is submitted: the submission's folder (bytes), the gradebook snapshot it starts from,
 whether to make the feedback page, and the caller's tag (returned untouched). Its outcome is the
-record documented in cnnkit.scale.outcome.
+record documented in cnnkit.records.outcomes.
 
 The course's start step (cnnkit.scale.course_start: gradebook backup, admission, unfinished work
 cleared) runs once, when the engine opens the course; admission runs again for each job, on that
@@ -32,17 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.grading import time_policy
+from cnnkit.records.outcomes import ERROR, Outcome, failure
 from cnnkit.scale import course_start
 from cnnkit.scale.course_view import Course
-from cnnkit.scale.outcome import ERROR, Outcome, failure
 from cnnkit.scale.pool import GradingProcess
-from cnnkit.scale.transport import course_bundle, course_fingerprint, gradebook_snapshot, pack, unpack, write_once
+from cnnkit.scale.transport import course_bundle, course_fingerprint, gradebook_snapshot, write_once
 
 STOPPED = "not graded: grading was stopped before this submission started"
 
-# The public API. Outcomes carry folders as pack() bytes, which a caller keeping them (the hub's state)
-# packs and unpacks with the same functions.
-__all__ = ["Engine", "Finished", "Job", "STOPPED", "default_timeout", "pack", "unpack"]
+# The public API, for the hub's grading service and the coordinator. Outcomes carry folders as
+# cnnkit.records.packed bytes, which a caller keeping them (the hub's ledger) unpacks with that module.
+__all__ = ["Engine", "Finished", "Job", "STOPPED", "default_timeout"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Job:
 
 @dataclass(frozen=True)
 class Finished:
-    """A job and its outcome (cnnkit.scale.outcome)."""
+    """A job and its outcome (cnnkit.records.outcomes)."""
 
     job: Job
     outcome: Outcome

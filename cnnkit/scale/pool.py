@@ -21,9 +21,9 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from cnnkit.scale.outcome import CRASHED, ERROR, TIMED_OUT, failure
+from cnnkit.records.outcomes import CRASHED, ERROR, TIMED_OUT, failure
+from cnnkit.records.packed import unpack
 from cnnkit.scale.processes import kill_tree
-from cnnkit.scale.transport import unpack
 
 # How a grading process starts: the course copy first on sys.path, so that cnnkit (and the
 # config's HERE) is that copy's. Not PYTHONPATH: student kernels inherit the environment.

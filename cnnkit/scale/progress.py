@@ -6,7 +6,7 @@ autograde [##############--------------] 7/14, 1 not graded  elapsed 0:31  ETA 0
 import sys
 import time
 
-from cnnkit.scale.outcome import GRADED
+from cnnkit.records.outcomes import GRADED
 
 
 class Progress:

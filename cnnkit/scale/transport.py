@@ -1,10 +1,9 @@
-"""Bytes in and out: folders travel between the coordinator and grading processes as tar archives.
+"""Bytes in and out: what a grading process needs of the course, as bytes.
 
 Nothing here needs a shared filesystem or anything beyond the standard library, so the same
-functions serve the local pool and Dask workers on other machines:
+functions serve the local pool and Dask workers on other machines. (A submission's folder, and the
+autograded and feedback folders coming back, travel as cnnkit.records.packed bytes.)
 
-- ``pack(folder) -> bytes`` and ``unpack(bytes, target)``: one submission's folder, or one
-  autograded folder coming back (regular files and directories only);
 - ``course_bundle(root) -> (digest, bytes)``: what a grading process needs of the course;
 - ``gradebook_snapshot(db_path) -> (digest, bytes)``: a consistent copy of the SQLite gradebook;
 - ``write_once(path, bytes)``: put a bundle or snapshot on disk once, atomically.
@@ -15,9 +14,7 @@ import gzip
 import hashlib
 import io
 import os
-import shutil
 import sqlite3
-import stat
 import tarfile
 import tempfile
 import threading
@@ -27,46 +24,6 @@ from pathlib import Path
 # pipeline reads (source/ for nbgrader, release/ for the kit's integrity checks). Never student data.
 COURSE_FILES = ("nbgrader_config.py", "cnnkit", "source", "release")
 BUNDLE_IGNORE = ("__pycache__", "*.pyc", ".ipynb_checkpoints")
-
-
-def pack(folder):
-    """A gzip'd tar of folder: directories and regular files; links are never followed.
-
-    Symbolic links and special files (FIFOs, sockets, devices) are left out: a folder packed here may
-    hold what a student put there (cnnkit.ingest.admit moves such entries aside before a batch).
-    """
-    buffer = io.BytesIO()
-    folder = Path(folder)
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not os.path.islink(Path(dirpath, d)))
-            for name in sorted(filenames):
-                path = Path(dirpath, name)
-                if stat.S_ISREG(path.lstat().st_mode):
-                    tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
-    return buffer.getvalue()
-
-
-def unpack(data, target):
-    """Extract pack() bytes into target: regular files and directories only, never outside target.
-
-    Modes are kept (nbgrader makes autograded files read-only); links and devices are skipped,
-    because the archive may hold what a student's kernel left in its working folder.
-    """
-    target = Path(target).resolve()
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            path = (target / member.name).resolve()
-            if not path.is_relative_to(target) or not (member.isfile() or member.isdir()):
-                continue
-            if member.isdir():
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(member) as source, open(path, "wb") as sink:
-                shutil.copyfileobj(source, sink)
-            os.chmod(path, member.mode & 0o777)
 
 
 def course_bundle(root):

@@ -11,7 +11,7 @@ serves jobs from a socket until it closes (``serve``). For each job it:
    (cnnkit.grading.execute's ``spare_kernel_dir``);
 3. if the job asks for it (the grading service does), runs ``nbgrader generate_feedback`` for the
    student there too, so feedback is made in parallel, by the process that has everything loaded;
-4. sends back the outcome (cnnkit.scale.outcome), with why when nbgrader failed (cnnkit.scale.cause:
+4. sends back the outcome (cnnkit.records.outcomes), with why when nbgrader failed (cnnkit.scale.cause:
    the exception, its step and cell): the autograded folder (bytes), nbgrader's log,
    the rows nbgrader wrote for the submission (cnnkit.scale.gradebook_writer.submission_state)
    and the feedback folder (bytes) if it was asked for.
@@ -27,11 +27,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from cnnkit import compat
+from cnnkit.records.outcomes import ERROR, FAILED, GRADED, REFUSED, failure
+from cnnkit.records.packed import pack, unpack
 from cnnkit.scale.cause import describe, keeping_cause
 from cnnkit.scale.gradebook_writer import submission_state
-from cnnkit.scale.outcome import ERROR, FAILED, GRADED, REFUSED, failure
 from cnnkit.scale.processes import watch_parent
-from cnnkit.scale.transport import pack, unpack
 
 POKE_EVERY = 0.05  # seconds between two pokes of a spare kernel while the process waits for a job
 ASSIGNMENT = "cnn_step_by_step"  # as cnnkit.course.ASSIGNMENT; not imported so grading processes stay light

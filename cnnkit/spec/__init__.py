@@ -9,4 +9,7 @@
 - ``validate``: checks the master's check cells before a release (``validate_master``).
 - ``samples``: the sample submissions and the scores they must get, worked out from cases and points.
 - ``public_data``: builds public_cases.npz, what the student's self-check compares against.
+- ``parts``: which function is core and which optional; ``part_b``: the Part B policy (c.PartBPolicy.mode).
+- ``totals``: the scoring rule: sums per part, maxima, the late penalty, what the Part B policy counts.
+- ``figures``: the release's illustrations and the figure cells grading does not draw.
 """

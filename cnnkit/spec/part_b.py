@@ -6,7 +6,7 @@ The instructor sets it in one place, the course's nbgrader_config.py::
 
 Everything else follows that setting: the sentence the release states (``statement``, written into
 the notebook by ``make release``), the students' self-checks (public_cases.npz carries the mode),
-the autograde and feedback steps (cnnkit.grading.part_policy) and every total (cnnkit.results.totals).
+the autograde and feedback steps (cnnkit.grading.part_policy) and every total (cnnkit.spec.totals).
 
 The default is "required": nbgrader's own total (every check cell's points, 150) is then the grade,
 so the kit reports exactly what nbgrader reports, and no grade changes silently when the kit is

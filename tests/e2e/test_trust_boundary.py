@@ -16,6 +16,9 @@ import nbformat
 import pytest
 
 from cnnkit import course
+from cnnkit.records import integrity
+from cnnkit.records.result import RESULT_MIME
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.results import scores
 from cnnkit.results.report import read
 from cnnkit.spec import notebook, samples
@@ -23,8 +26,6 @@ from tests.support import clone_course, db_url, run_nbgrader
 
 FULL = samples.SAMPLES["sample-complete"][1]
 NB = f"{course.ASSIGNMENT}.ipynb"
-RESULT_MIME = "application/vnd.cnnkit.result+json"
-VERDICT_MIME = "application/vnd.cnnkit.verdict+json"
 SECRET = "SECRET-GRADEBOOK-BYTES-7f3a"
 
 
@@ -167,7 +168,7 @@ def all_output_text(nb):
 def test_the_honest_student_is_graded_as_when_alone(attacked):
     root, result, _ = attacked
     assert scores.cell_scores(db_url(root), "alice") == pytest.approx(FULL), result.stderr[-3000:]
-    assert read.integrity_flags(root / "autograded" / "alice" / course.ASSIGNMENT) == []
+    assert integrity.read(root / "autograded" / "alice" / course.ASSIGNMENT) == []
     assert not (root / "quarantine" / "alice").exists()
 
 
@@ -248,7 +249,7 @@ def test_hidden_tests_printed_in_an_encoding_never_reach_the_feedback(attacked):
 
 def test_a_forged_probe_report_does_not_clear_the_flags(attacked):
     root, _, _ = attacked
-    flags = read.integrity_flags(root / "autograded" / "mallory-forged-probe" / course.ASSIGNMENT)
+    flags = integrity.read(root / "autograded" / "mallory-forged-probe" / course.ASSIGNMENT)
     assert any(flag.get("where") == "kernel state after the last cell" for flag in flags), flags
 
 

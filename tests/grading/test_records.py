@@ -5,10 +5,11 @@ import os
 from nbformat import NotebookNode
 
 from cnnkit.grading import workdir
-from cnnkit.grading.execute import probe_flags
-from cnnkit.grading.integrity import PROBE_MIME
 from cnnkit.grading.kernel_messages import nesting_depth_over
-from cnnkit.grading.verify import KIT_MIMES, VERDICT_MIME, without_kit_records
+from cnnkit.grading.verify import KIT_MIMES, without_kit_records
+from cnnkit.records import probe
+from cnnkit.records.probe import PROBE_MIME
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.results.report.read import cell_verdict
 
 
@@ -40,11 +41,11 @@ def probe_cell(*reports):
 
 
 def test_a_forged_probe_report_beside_the_real_one_is_itself_a_flag():
-    assert probe_flags(probe_cell({"flags": ["hook registered"]})) == ["hook registered"]
-    forged_first = probe_flags(probe_cell({"flags": []}, {"flags": ["hook registered"]}))
+    assert probe.read(probe_cell({"flags": ["hook registered"]})) == ["hook registered"]
+    forged_first = probe.read(probe_cell({"flags": []}, {"flags": ["hook registered"]}))
     assert "hook registered" in forged_first
     assert any("appeared 2 times" in flag for flag in forged_first)
-    assert probe_flags(probe_cell()) is None
+    assert probe.read(probe_cell()) is None
 
 
 def test_depth_is_measured_without_recursion_at_any_depth():

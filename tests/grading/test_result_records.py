@@ -15,12 +15,10 @@ import numpy as np
 import pytest
 
 from cnnkit.grading import offline
-from cnnkit.grading.result_records import UNREADABLE, read_outcome
-from cnnkit.grading.verify import collect_outcomes, judge_case, render, verdict_record
+from cnnkit.grading.verify import judge_case, render, verdict_record
+from cnnkit.records.result import RESULT_MIME, UNREADABLE, collect_outcomes, read_outcome
 from cnnkit.spec import notebook
 from cnnkit.spec.table import CHECKS, SPEC, score
-
-RESULT_MIME = CHECKS.RESULT_MIME
 
 
 def honest_outcome(name, case):
@@ -254,7 +252,7 @@ def test_many_records_with_strange_case_ids_leave_only_the_cells_own_cases():
     honest = honest_outcome("zero_pad", SPEC["zero_pad"].public_cases[0])
     outputs = [record(case, honest) for case in (-1, 3, 10**30, True, "0", 1.0, None, [0])] * 2000
     outputs += [record(0, honest), record(1, honest), record(1, honest), record(2, 5, name="conv_forward")]
-    outcomes = collect_outcomes(outputs, "zero_pad", RESULT_MIME, 3)
+    outcomes = collect_outcomes(outputs, "zero_pad", 3)
     assert sorted(outcomes) == [0, 1]
     assert outcomes[0] == honest and outcomes[1]["kind"] == "duplicate_results"
 
@@ -263,7 +261,7 @@ def test_the_verdict_of_a_cell_with_hostile_records_is_complete_and_rendered():
     name, cases = "zero_pad", SPEC["zero_pad"].public_cases
     honest = [honest_outcome(name, case) for case in cases]
     outputs = [record(0, HOSTILE["object dtype"]), record(1, honest[1]), record(2, {"returned": {"kind": "x"}})]
-    outcomes = collect_outcomes(outputs, name, RESULT_MIME, len(cases))
+    outcomes = collect_outcomes(outputs, name, len(cases))
     verdicts = [judge_case(name, case, outcomes[index]) for index, case in enumerate(cases)]
     result = verdict_record(name, cases, len(cases), verdicts, 10.0)
     assert result["passed"] == 1 and result["score"] == score(10.0, 1, 3) > 0

@@ -8,7 +8,7 @@ with the server's time, not the timestamp.txt the student wrote back to 2000, no
 import datetime
 
 from cnnkit import course
-from cnnkit.hub import policy as rules
+from cnnkit.policy import rules
 from cnnkit.spec import notebook
 from tests.hub.support import NB, exchange_args, hub_course, mistaken, submit
 from tests.support import run_nbgrader

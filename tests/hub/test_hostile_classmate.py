@@ -27,11 +27,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from cnnkit import course
-from cnnkit.hub import policy as rules
 from cnnkit.hub import unix
-from cnnkit.hub.state import State, as_time
-from cnnkit.results import totals
-from cnnkit.spec import notebook, samples
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import State, as_time
+from cnnkit.spec import notebook, samples, totals
 from tests.hub.classroom import NB, Classroom, require_root_and_environment
 
 FULL = 150.0

@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import time
 
-from cnnkit.hub.state import PATH, State
+from cnnkit.policy.ledger import PATH, State
 from tests.hub.support import (
     fetch_feedback,
     hub_course,

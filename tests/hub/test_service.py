@@ -17,8 +17,8 @@ from nbgrader.api import Gradebook
 
 from cnnkit import course
 from cnnkit.hub.feedback import add_header, points
-from cnnkit.hub.state import State
-from cnnkit.results import totals
+from cnnkit.policy.ledger import State
+from cnnkit.spec import totals
 from tests.hub.support import (
     MISTAKEN_RAW,
     NB,

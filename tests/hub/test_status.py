@@ -4,9 +4,9 @@ import datetime
 
 from traitlets.config import Config
 
-from cnnkit.hub import policy as rules
-from cnnkit.hub.state import State
 from cnnkit.hub.status import as_json, instructor_report, page, student_summary
+from cnnkit.policy import rules
+from cnnkit.policy.ledger import State
 
 T0 = datetime.datetime(2026, 12, 1, 12, 0)
 

@@ -13,8 +13,8 @@ import os
 import nbformat
 
 from cnnkit import course
-from cnnkit.hub.state import PATH, State
-from cnnkit.ingest.quarantine import read_notes
+from cnnkit.policy.ledger import PATH, State
+from cnnkit.records import admission
 from cnnkit.spec import notebook, samples
 from tests.hub.support import hub_course, run_service_once, submit
 
@@ -50,5 +50,5 @@ def test_failed_and_superseded_attempts_keep_nothing(released_course, tmp_path):
     # student's quarantine may hold, so only the note saying so is kept.
     quarantine = root / "quarantine" / "hoarder" / course.ASSIGNMENT
     assert sorted(path.name for path in quarantine.iterdir()) == ["admission.json"]
-    assert [note["name"] for note in read_notes(quarantine)] == ["data.bin"]
+    assert [note["name"] for note in admission.read(quarantine)] == ["data.bin"]
     assert list((root / "logs" / "submit-service-intake").iterdir()) == []  # no snapshot outlives its grading

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cnnkit.ingest import admit, quarantine
+from cnnkit.records import admission
 from tests.ingest.trees import deep_chain, depth_of
 
 A = "cnn_step_by_step"
@@ -55,7 +56,7 @@ def quarantined(root, student="mallory"):
 def kept_files(root, student="mallory"):
     """{file name: bytes} of what the student's quarantine holds, its notes apart."""
     folder = quarantined(root, student)
-    return {name: (folder / name).read_bytes() for name in listing(folder) if name != quarantine.NOTES_FILE}
+    return {name: (folder / name).read_bytes() for name in listing(folder) if name != admission.FILE}
 
 
 def assert_alice_untouched(root):
@@ -119,7 +120,7 @@ def test_what_could_mislead_grading_is_set_aside_and_never_followed(course, plan
 
     assert listing(folder) == ["timestamp.txt"]
     assert [note["name"] for note in notes["mallory"]] == [planted] and why in notes["mallory"][0]["why"]
-    assert admit.admission_notes(course, "mallory", A) == notes["mallory"]
+    assert admission.notes_of(course, "mallory", A) == notes["mallory"]
     assert all(name.endswith(quarantine.SUFFIX) for name in kept_files(course))
     assert (course / "gradebook.db").read_bytes() == gradebook  # a link's target is never touched
     assert_alice_untouched(course)
@@ -217,7 +218,7 @@ def test_nbgraders_records_are_never_set_aside_for_being_many(course):
     notes = admit.admit_all(course, A)["mallory"]
 
     assert listing(folder) == sorted([NB, "submission_secret.txt", "timestamp.txt"])
-    assert len(notes) == quarantine.MAX_NOTES + 1 and notes[-1]["name"] == "50 more entries"
+    assert len(notes) == admission.MAX_NOTES + 1 and notes[-1]["name"] == "50 more entries"
     assert all("submission_secret" not in note["name"] for note in notes)
 
 
@@ -339,7 +340,7 @@ def test_a_clean_admission_leaves_the_last_set_and_its_notes(course):
     (mallory(course) / "first.txt").write_bytes(b"1")
     admit.admit_all(course, A)
     assert admit.admit_all(course, A) == {}
-    assert [note["name"] for note in admit.admission_notes(course, "mallory", A)] == ["first.txt"]
+    assert [note["name"] for note in admission.notes_of(course, "mallory", A)] == ["first.txt"]
 
 
 def test_quarantine_keeps_at_most_its_caps_per_student(course):
@@ -388,7 +389,7 @@ def test_a_deep_chain_left_in_quarantine_by_an_older_kit_is_removed_with_the_set
     deep_chain(quarantined(course), 1500)
     (mallory(course) / "new.txt").write_bytes(b"n")
     admit.admit_all(course, A)
-    assert listing(quarantined(course)) == ["001-new.txt.quarantined", quarantine.NOTES_FILE]
+    assert listing(quarantined(course)) == ["001-new.txt.quarantined", admission.FILE]
 
 
 def test_a_set_left_half_made_by_an_interrupted_run_is_replaced(course):
@@ -404,7 +405,7 @@ def test_the_notes_are_plain_json_of_printable_names(course):
     (mallory(course) / "a\nb.txt").write_bytes(b"x")
     (mallory(course) / os.fsdecode(b"\xff.txt")).write_bytes(b"y")
     admit.admit_all(course, A)
-    notes = json.loads((quarantined(course) / quarantine.NOTES_FILE).read_text())
+    notes = json.loads((quarantined(course) / admission.FILE).read_text())
     assert sorted(note["name"] for note in notes) == ["\\udcff.txt", "a\\nb.txt"]
 
 
@@ -447,21 +448,11 @@ def test_folders_a_copy_left_read_only_are_still_set_aside_by_an_unprivileged_gr
             path.chmod(0o555)
         assert run_as_owner(base, lambda: admit.admit_all(root, A)) == 0
         assert listing(folder) == [NB]
-        notes = admit.admission_notes(root, "mallory", A)
+        notes = admission.notes_of(root, "mallory", A)
         assert [note["name"] for note in notes] == ["extra.txt", "locked"]
         assert [item["path"] for item in notes[1]["inside"]["kept"]] == ["inner/y.txt"]
     finally:
         shutil.rmtree(base)
-
-
-def test_a_record_is_replaced_not_written_through_a_planted_link(tmp_path):
-    target = tmp_path / "gradebook.db"
-    target.write_text("grades")
-    link = tmp_path / "integrity.json"
-    link.symlink_to(target)
-    admit.write_record(link, '{"flags": []}')
-    assert target.read_text() == "grades"
-    assert not link.is_symlink() and link.read_text() == '{"flags": []}'
 
 
 def test_the_course_settings_are_read_from_its_config_and_leave_the_process_as_it_was(tmp_path):

@@ -25,7 +25,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from cnnkit import course
-from cnnkit.ingest import admit
+from cnnkit.records import admission
 from cnnkit.spec import notebook, samples
 from tests.e2e.browser_support import LabServer
 from tests.ingest.trees import deep_chain, depth_of
@@ -139,7 +139,7 @@ def log_of(result):
 def test_the_honest_student_keeps_full_marks_and_gets_her_feedback(exchanged):
     root, _, steps, fetched = exchanged
     assert steps["collect"].returncode == 0, log_of(steps["collect"])
-    assert admit.admission_notes(root, HONEST, A) == []
+    assert admission.notes_of(root, HONEST, A) == []
     with Gradebook(db_url(root)) as gradebook:
         scores = {grade.cell_id: grade.score for grade in gradebook.find_submission(A, HONEST).notebooks[0].grades}
     assert sum(scores.values()) == pytest.approx(sum(FULL.values())), log_of(steps["autograde"])[-3000:]
@@ -162,7 +162,7 @@ def test_nbgraders_records_are_never_moved_aside_for_being_many(exchanged):
         "submission_secret.txt",
         "timestamp.txt",
     ]
-    notes = admit.admission_notes(root, "mallory-many", A)
+    notes = admission.notes_of(root, "mallory-many", A)
     assert all("not part of the assignment" in note["why"] for note in notes[:-1])
     assert notes[-1]["name"] == "50 more entries"  # 150 refused: the first 100 listed one by one
 
@@ -180,7 +180,7 @@ def test_nothing_a_browser_runs_lands_in_autograded_feedback_or_quarantine(excha
 
 def test_each_file_refused_from_the_active_attacker_says_why(exchanged):
     root, _, _, _ = exchanged
-    reasons = {note["name"]: note["why"] for note in admit.admission_notes(root, "mallory-active", A)}
+    reasons = {note["name"]: note["why"] for note in admission.notes_of(root, "mallory-active", A)}
     for name in ACTIVE_FILES:
         assert "browser" in reasons[name], (name, reasons)
     assert "folder" in reasons["sub"] and "folder" in reasons["x.html"]
@@ -193,14 +193,14 @@ def test_a_secret_that_is_not_text_skips_only_its_owner_with_a_reason(exchanged)
     assert "Feedback not released for mallory-records: it has no submission_secret.txt" in release
     assert "ask the student to submit again" in release
     assert fetched["mallory-records"] == []
-    notes = admit.admission_notes(root, "mallory-records", A)
+    notes = admission.notes_of(root, "mallory-records", A)
     assert [note["name"] for note in notes] == ["submission_secret.txt"] and "not plain text" in notes[0]["why"]
 
 
 def test_a_deep_folder_chain_is_set_aside_without_recursion(exchanged):
     root, _, steps, _ = exchanged
     assert "RecursionError" not in log_of(steps["autograde"])
-    notes = admit.admission_notes(root, "mallory-deep", A)
+    notes = admission.notes_of(root, "mallory-deep", A)
     assert [note["name"] for note in notes] == ["d"] and "folder" in notes[0]["why"]
     assert not (root / "submitted" / "mallory-deep" / A / "d").exists()
     assert depth_of(root / "quarantine") == 2  # quarantine/<student>/<assignment>/, nothing nested in it
@@ -264,7 +264,7 @@ def test_the_formgrader_still_serves_the_honest_submission(exchanged, formgrader
 
 def test_what_quarantine_keeps_is_served_as_no_page_even_by_its_new_name(exchanged, formgrader):
     root = exchanged[0]
-    notes = admit.admission_notes(root, "mallory-active", A)
+    notes = admission.notes_of(root, "mallory-active", A)
     kept = [note["kept_as"] for note in notes if "kept_as" in note]
     assert len(kept) == len(ACTIVE_FILES)
     for name in kept:

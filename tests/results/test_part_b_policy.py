@@ -11,10 +11,10 @@ from traitlets.config import Config
 
 from cnnkit import course
 from cnnkit.grading import offline, part_policy
-from cnnkit.results import export, lms, totals
-from cnnkit.spec import notebook, part_b, public_data
+from cnnkit.results import export, lms
+from cnnkit.spec import notebook, part_b, public_data, totals
 from cnnkit.spec.parts import CORE, OPTIONAL, part_of
-from tests.results.test_totals import FULL, POINTS, FakeGradebook, assignment, student, submission
+from tests.spec.test_totals import FULL, POINTS, FakeGradebook, assignment, student, submission
 from tests.support import run_nbgrader
 
 PART_A_ONLY = {grade_id: value for grade_id, value in FULL.items() if grade_id in {f"test_{n}" for n in CORE}}

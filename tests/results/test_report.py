@@ -15,6 +15,7 @@ import pytest
 
 from cnnkit import course
 from cnnkit.grading import verify
+from cnnkit.records import integrity
 from cnnkit.results import report, run_summary, scores
 from cnnkit.spec import notebook, samples
 from cnnkit.spec.parts import FUNCTIONS
@@ -51,7 +52,7 @@ def reported(released_course, tmp_path_factory):
     write_extra_submissions(root)
     # Stock nbgrader exits 1 when a kernel dies (and drops that notebook); the kit's executor does not.
     run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False)
-    add_integrity_flag(root / "autograded" / FLAGGED / course.ASSIGNMENT / report.INTEGRITY_FILE, FLAG)
+    add_integrity_flag(root / "autograded" / FLAGGED / course.ASSIGNMENT / integrity.FILE, FLAG)
     lines = []
     index = report.build_report(root, course.ASSIGNMENT, progress=lines.append)
     return root, index, lines

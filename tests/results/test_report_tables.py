@@ -8,9 +8,11 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.grading.verify import VERDICT_MIME
-from cnnkit.results import report, scores, totals
+from cnnkit.records import integrity, outcomes
+from cnnkit.records.verdict import VERDICT_MIME
+from cnnkit.results import report, scores
 from cnnkit.results.report import aggregate, read
+from cnnkit.spec import totals
 from cnnkit.spec.parts import FUNCTIONS
 
 
@@ -232,13 +234,13 @@ def test_a_missing_autograded_notebook_takes_its_reason_from_the_outcomes_file(t
     records = [
         {"student": "ann", "status": "crashed", "message": "the grading process died (-9)", "seconds": 3, "host": "h"}
     ]
-    (tmp_path / "logs" / "autograde-outcomes.json").write_text(json.dumps({"assignment": "a", "outcomes": records}))
+    (tmp_path / outcomes.OUTCOMES_FILE).write_text(json.dumps({"assignment": "a", "outcomes": records}))
     [crashed] = read.read_submissions(tmp_path, "a", {"ann": None}, lambda line: None)
     assert [(p.kind, p.detail) for p in crashed.problems] == [
         ("crash", "no autograded notebook: crashed: the grading process died (-9)")
     ]
     records[0]["status"] = "timed out"
-    (tmp_path / "logs" / "autograde-outcomes.json").write_text(json.dumps({"assignment": "a", "outcomes": records}))
+    (tmp_path / outcomes.OUTCOMES_FILE).write_text(json.dumps({"assignment": "a", "outcomes": records}))
     [late] = read.read_submissions(tmp_path, "a", {"ann": None}, lambda line: None)
     assert [p.kind for p in late.problems] == ["timeout"]
 
@@ -265,10 +267,10 @@ def test_verdicts_are_read_from_an_autograded_notebook(tmp_path):
 
 
 def test_an_unreadable_integrity_file_becomes_a_flag(tmp_path):
-    (tmp_path / report.INTEGRITY_FILE).write_text('{"flags": [{"no reason": 1}]}')
-    [flag] = report.integrity_flags(tmp_path)
+    (tmp_path / integrity.FILE).write_text('{"flags": [{"no reason": 1}]}')
+    [flag] = integrity.read(tmp_path)
     assert "could not be read" in flag["reason"]
-    assert report.integrity_flags(tmp_path / "elsewhere") == []
+    assert integrity.read(tmp_path / "elsewhere") == []
 
 
 def test_without_a_gradebook_the_report_says_to_autograde_first(tmp_path):

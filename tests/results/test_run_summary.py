@@ -1,4 +1,4 @@
-"""The run summary (cnnkit.results.run_summary) and the outcomes file reader (cnnkit.results.outcomes),
+"""The run summary (cnnkit.results.run_summary) and the outcomes file reader (cnnkit.records.outcomes),
 in-process on a course folder in tmp_path (no nbgrader run)."""
 
 import json
@@ -7,7 +7,9 @@ import nbformat
 import pytest
 
 from cnnkit import course
-from cnnkit.results import outcomes, run_summary, scores, totals
+from cnnkit.records import outcomes
+from cnnkit.results import run_summary, scores
+from cnnkit.spec import totals
 
 NB = run_summary.NB_NAME
 FULL = {"test_zero_pad": 10, "test_conv_forward": 40, "test_conv_single_step": 10, "test_pool_forward": 40}
@@ -116,85 +118,7 @@ def test_a_student_missing_from_the_gradebook_is_not_graded(course_root):
     assert (record.graded, record.reason) == (False, run_summary.NBGRADER_FAILED)
 
 
-# ---------------------------------------------------------------- logs/autograde-outcomes.json
-
-
 def write_outcomes(root, data):
     path = root / outcomes.OUTCOMES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(data if isinstance(data, str) else json.dumps(data))
-
-
-def test_outcomes_give_each_not_graded_students_reason(tmp_path):
-    write_outcomes(
-        tmp_path,
-        {
-            "assignment": "a",
-            "outcomes": [
-                {"student": "ann", "status": "graded", "message": "", "seconds": 2.0, "host": "h"},
-                {
-                    "student": "ben",
-                    "status": "timed out",
-                    "message": "no result after 60 s",
-                    "seconds": 60,
-                    "host": "h",
-                },
-                {"student": "cat", "status": "failed", "message": "", "seconds": 1.0, "host": "h"},
-            ],
-        },
-    )
-    reasons = outcomes.not_graded_reasons(tmp_path, "a")
-    assert sorted(reasons) == ["ben", "cat"]
-    assert reasons["ben"].reason == "timed out: no result after 60 s"
-    assert reasons["cat"].reason == "failed: nbgrader failed on it (its log: logs/autograde.log)"
-    assert outcomes.read_outcomes(tmp_path, "a")["ann"].graded
-    assert outcomes.read_outcomes(tmp_path, "another assignment") == {}
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        "",
-        "not json {",
-        "[1, 2]",
-        '"a string"',
-        "[" * 100_000,  # nested too deep for the parser
-        {"assignment": "a"},
-        {"assignment": "a", "outcomes": "ben"},
-        {"assignment": "a", "outcomes": {"ben": "failed"}},
-        {"assignment": ["a"], "outcomes": []},
-    ],
-    ids=["empty", "not-json", "list", "string", "deep", "no-outcomes", "outcomes-string", "outcomes-dict", "bad-name"],
-)
-def test_a_malformed_outcomes_file_is_ignored(tmp_path, data):
-    write_outcomes(tmp_path, data)
-    assert outcomes.read_outcomes(tmp_path, "a") == {}
-
-
-def test_malformed_records_are_left_out_and_good_ones_kept(tmp_path):
-    good = {"student": "ben", "status": "crashed", "message": 42}  # a message of the wrong type is dropped
-    bad = [
-        "ben",
-        None,
-        {"student": "", "status": "failed"},
-        {"student": 7, "status": "failed"},
-        {"student": "cat", "status": "exploded"},
-        {"student": "dan"},
-        {"student": ["eve"], "status": "failed"},
-    ]
-    write_outcomes(tmp_path, {"assignment": "a", "outcomes": [*bad, good]})
-    found = outcomes.read_outcomes(tmp_path, "a")
-    assert list(found) == ["ben"]
-    assert found["ben"].reason == "crashed: the grading process died"
-
-
-def test_an_outcomes_file_over_the_size_bound_is_not_read(tmp_path, monkeypatch):
-    record = {"student": "ben", "status": "failed", "message": "x"}
-    write_outcomes(tmp_path, {"assignment": "a", "outcomes": [record]})
-    assert outcomes.read_outcomes(tmp_path, "a")
-    monkeypatch.setattr(outcomes, "MAX_BYTES", 10)
-    assert outcomes.read_outcomes(tmp_path, "a") == {}
-
-
-def test_no_outcomes_file_means_no_reasons(tmp_path):
-    assert outcomes.not_graded_reasons(tmp_path, "a") == {}
+    path.write_text(json.dumps(data))

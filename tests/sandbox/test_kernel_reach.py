@@ -112,7 +112,9 @@ def test_another_account_reads_nothing_of_a_grading_kernel(graded):
     tried = kernel_reach.tried(report, "unix")
     found = [(path,) for path in graded["observed"].paths if (path,) in tried]
     assert found, f"the snoop never found the grading account's sockets {graded['observed'].paths}"
-    assert {tried[path][1] for path in found} == {"PermissionError"}, {path: tried[path] for path in found}
+    # Refused, or gone by the time the snoop got to it (a kernel that finished between its scan and its try).
+    errors = {tried[path][1] for path in found}
+    assert "PermissionError" in errors and errors <= {"PermissionError", "FileNotFoundError"}, tried
 
 
 def test_a_flood_from_the_grading_account_is_turned_away(graded):

@@ -13,10 +13,10 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_code_cell, new_notebook
 
 from cnnkit import compat, course
+from cnnkit.records.outcomes import CRASHED, FAILED, GRADED, REFUSED
+from cnnkit.records.packed import pack
 from cnnkit.scale.cause import keeping_cause
-from cnnkit.scale.outcome import CRASHED, FAILED, GRADED, REFUSED
 from cnnkit.scale.pool import GradingProcess
-from cnnkit.scale.transport import pack
 from cnnkit.scale.worker import failure_message
 
 

@@ -8,7 +8,8 @@ import pytest
 from traitlets.config import Config
 
 from cnnkit.grading import time_policy
-from cnnkit.scale import coordinator, engine, outcome
+from cnnkit.records import outcomes as outcome
+from cnnkit.scale import coordinator, engine
 
 
 class CourseConfig:

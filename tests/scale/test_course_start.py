@@ -9,6 +9,7 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 
 from cnnkit import course
+from cnnkit.records import marker
 from cnnkit.scale import course_start as batch
 
 
@@ -32,7 +33,7 @@ def autograded(root, student, finished):
     folder.mkdir(parents=True)
     (folder / f"{course.ASSIGNMENT}.ipynb").write_text("{}")
     if finished:
-        (folder / batch.MARKER).touch()
+        (folder / marker.FILE).touch()
     return folder
 
 
@@ -55,7 +56,7 @@ def test_only_unfinished_folders_are_removed(tmp_path):
     autograded(tmp_path, "bob", finished=False)
     assert batch.remove_unfinished(tmp_path, course.ASSIGNMENT) == ["bob", "carol"]
     assert [p.parent.name for p in (tmp_path / "autograded").glob(f"*/{course.ASSIGNMENT}")] == ["alice"]
-    assert (done / batch.MARKER).exists()
+    assert (done / marker.FILE).exists()
     assert batch.remove_unfinished(tmp_path, course.ASSIGNMENT) == []
 
 
@@ -76,7 +77,7 @@ def test_mark_graded_marks_the_autograded_folder_of_each_submitted_notebook(tmp_
     submitted.write_text("{}")
     folder = autograded(tmp_path, "alice", finished=False)
     batch.mark_graded(assignment=course.ASSIGNMENT, student="alice", notebooks=[str(submitted)])
-    assert (folder / batch.MARKER).exists()
+    assert (folder / marker.FILE).exists()
     gone = tmp_path / "submitted" / "bob" / course.ASSIGNMENT / "x.ipynb"
     batch.mark_graded(assignment=course.ASSIGNMENT, student="bob", notebooks=[str(gone)])  # nothing to mark
     assert not (tmp_path / "autograded" / "bob" / course.ASSIGNMENT).exists()

@@ -4,9 +4,9 @@ process is free, outcomes come back as they finish with the caller's tag, and a 
 import pytest
 
 from cnnkit import course
+from cnnkit.records.outcomes import ERROR, GRADED
 from cnnkit.results import scores
 from cnnkit.scale.engine import STOPPED, Engine, Job
-from cnnkit.scale.outcome import ERROR, GRADED
 from cnnkit.spec import notebook, samples
 from tests.support import clone_course, db_url
 

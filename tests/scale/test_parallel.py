@@ -272,7 +272,7 @@ def test_every_outcome_is_recorded_for_programs(pool):
 
 def test_a_batch_backs_up_the_gradebook_and_regrades_what_an_interrupted_one_left(pool):
     """Runs last on course B: it rewrites the log. An autograded folder without the marker is regraded."""
-    from cnnkit.scale.course_start import MARKER
+    from cnnkit.records.marker import FILE as MARKER
 
     root = pool[0]
     backups = set((root / "backups").glob("gradebook-*.db"))

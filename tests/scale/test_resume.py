@@ -9,8 +9,8 @@ import time
 import pytest
 
 from cnnkit import course
+from cnnkit.records.marker import FILE as MARKER
 from cnnkit.results import scores
-from cnnkit.scale.course_start import MARKER
 from cnnkit.spec import samples
 from tests.support import BIN, clone_course, db_url, run_nbgrader
 

@@ -21,7 +21,8 @@ import pytest
 
 from cnnkit import course
 from cnnkit.grading import offline
-from cnnkit.grading.verify import VERDICT_MIME, judge_case
+from cnnkit.grading.verify import judge_case
+from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.results import scores
 from cnnkit.spec import notebook, samples
 from cnnkit.spec.parts import FUNCTIONS

@@ -13,7 +13,8 @@
 Where it lives:
 
 - ``read``: the gradebook's scores, each check cell's verdict record, the executor's error outputs,
-  integrity flags and logs/autograde-outcomes.json, into one ``Submission`` per student;
+  the integrity and admission records and the batch's outcomes (cnnkit.records), into one
+  ``Submission`` per student;
 - ``catalogue``: every case of every function, described (the report's one use of the specification);
 - ``aggregate``: the tables (rows of dicts) and their columns;
 - ``charts``: the PNGs; ``page``: index.html.
@@ -28,17 +29,11 @@ from cnnkit.results import csv_cells
 from cnnkit.results.report import aggregate, charts, page
 from cnnkit.results.report.aggregate import TABLE_FILES
 from cnnkit.results.report.catalogue import case_catalogue
-from cnnkit.results.report.read import (
-    INTEGRITY_FILE,
-    ReportError,
-    gradebook_scores,
-    integrity_flags,
-    read_submissions,
-)
+from cnnkit.results.report.read import ReportError, gradebook_scores, read_submissions
 
 CSV_FILES = tuple(TABLE_FILES)
 
-__all__ = ["CSV_FILES", "INTEGRITY_FILE", "ReportError", "build_report", "integrity_flags"]
+__all__ = ["CSV_FILES", "ReportError", "build_report"]
 
 
 def build_report(root=course.ROOT, assignment=course.ASSIGNMENT, db_url=None, progress=print):

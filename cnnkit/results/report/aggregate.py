@@ -185,7 +185,7 @@ def student_rows(submissions, recorded):
     """Per student: the gradebook's scores and flags.
 
     recorded: student -> cnnkit.results.scores.StudentScores. Core, optional and total are net of the
-    late penalty (cnnkit.results.totals); each function's column is its cell's score as recorded.
+    late penalty (cnnkit.spec.totals); each function's column is its cell's score as recorded.
     """
     rows = []
     for submission in submissions:

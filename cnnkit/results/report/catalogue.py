@@ -2,7 +2,7 @@
 
 This is the report's only use of the assignment's specification. It loads the course's own
 ``source/<assignment>/cnn_checks.py`` (PUBLIC_CASES, describe_case) and reads the hidden cases
-from the master notebook's ``grade(...)`` calls (cnnkit.grading.verify.find_grade_call).
+from the master notebook's ``grade(...)`` calls (cnnkit.spec.notebook.find_grade_call).
 """
 
 import importlib.util
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnkit.grading.verify import find_grade_call
+from cnnkit.spec.notebook import find_grade_call
 
 
 def case_catalogue(root, assignment):

@@ -4,6 +4,7 @@ import html
 import statistics
 import time
 
+from cnnkit.records import integrity
 from cnnkit.results.report.aggregate import (
     CASE_FIELDS,
     FUNCTION_FIELDS,
@@ -13,7 +14,6 @@ from cnnkit.results.report.aggregate import (
     STUDENT_FIELDS,
     TABLE_FILES,
 )
-from cnnkit.results.report.read import INTEGRITY_FILE
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -101,7 +101,7 @@ def problems_section(tables, assignment):
 
 
 def integrity_section(tables, assignment):
-    note = INTEGRITY_NOTE.format(file=INTEGRITY_FILE, assignment=html.escape(assignment))
+    note = INTEGRITY_NOTE.format(file=integrity.FILE, assignment=html.escape(assignment))
     return note + html_table(tables["integrity"], INTEGRITY_FIELDS)
 
 

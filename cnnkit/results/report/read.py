@@ -1,26 +1,20 @@
-"""Reading the course for the report: the gradebook, the autograded notebooks, the outcomes file.
+"""Reading the course for the report: the gradebook, the autograded notebooks, the kit's records.
 
-Everything here is read as data: the verdict record of each check cell (VERDICT_MIME), the
-error outputs the executor left (their ``ename``), the integrity checker's file and the
-coordinator's ``logs/autograde-outcomes.json``. No text is parsed back into facts.
+Everything here is read as data: the verdict record of each check cell, the error outputs the
+executor left (their ``ename``), the integrity record, the admission record and the batch's
+outcomes file (each read by its own module in cnnkit.records). No text is parsed back into facts.
 """
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from cnnkit.grading.verify import VERDICT_MIME
-from cnnkit.ingest import admit
-from cnnkit.results import outcomes, scores
+from cnnkit.records import admission, integrity, outcomes, verdict
+from cnnkit.results import scores
 from cnnkit.spec.parts import FUNCTIONS
 
-# The integrity checker's hand-off: autograded/<student>/<assignment>/integrity.json, holding
-# {"flags": [{"reason": "..."}, ...]}. "reason" is required; any other keys of a flag (e.g. "where")
-# are shown as details, other top-level keys (e.g. "student") are ignored. No file: no flags.
-INTEGRITY_FILE = "integrity.json"
 PROGRESS_EVERY = 25  # one progress line per this many submissions read
 
 # Error names the executors leave in a cell's outputs (and a verdict's "did_not_run" detail). Stock nbgrader's
@@ -54,9 +48,9 @@ class Submission:
 
     student: str
     graded: bool = False  # at least one autograded notebook was read
-    verdicts: dict = field(default_factory=dict)  # function -> verdict record (VERDICT_MIME payload)
+    verdicts: dict = field(default_factory=dict)  # function -> verdict record (cnnkit.records.verdict)
     problems: list = field(default_factory=list)
-    flags: list = field(default_factory=list)  # integrity flags: dicts with "reason"
+    flags: list = field(default_factory=list)  # integrity flags (cnnkit.records.integrity.Flag)
 
 
 # ---------------------------------------------------------------- the course
@@ -99,36 +93,18 @@ def shorten(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-MAX_CASES = 1000  # more cases than any check cell has: a record claiming more is not the verifier's
-
-
 def cell_verdict(cell):
-    """The verdict record of a check cell (VERDICT_MIME), or None.
+    """The verdict record of a check cell (cnnkit.records.verdict), or None.
 
-    Only the check cell of the record's own function counts (grade_id test_<function>), and only a
-    record of the shape the verifier writes, within bounds: anything else is not the kit's.
+    Only a record of the shape the verifier writes counts (verdict.read), of one of the assignment's
+    functions, in the check cell of its own function (grade_id test_<function>): anything else is not the kit's.
     """
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     for output in cell.get("outputs", []):
-        verdict = output.get("data", {}).get(VERDICT_MIME) if output.get("output_type") == "display_data" else None
-        if well_formed(verdict) and grade_id == f"test_{verdict['function']}":
-            return verdict
+        record = verdict.read(output)
+        if record is not None and record["function"] in FUNCTIONS and grade_id == f"test_{record['function']}":
+            return record
     return None
-
-
-def well_formed(verdict):
-    """True for a verdict record as cnnkit.grading.verify writes it, with counts in range."""
-    if not isinstance(verdict, dict) or verdict.get("function") not in FUNCTIONS:
-        return False
-    passed, total = verdict.get("passed"), verdict.get("total")
-    if not all(type(count) is int for count in (passed, total)) or not 0 <= passed <= total <= MAX_CASES:
-        return False
-    failures = verdict.get("failures", [])
-    return (
-        isinstance(failures, list)
-        and len(failures) <= total
-        and all(isinstance(f, dict) and type(f.get("case")) is int and 1 <= f["case"] <= total for f in failures)
-    )
 
 
 def classify_error(ename, evalue):
@@ -193,36 +169,19 @@ def notebook_verdicts(nb):
     return verdicts
 
 
-def integrity_flags(folder):
-    """The integrity checker's flags for one submission (see INTEGRITY_FILE); [] when it left none.
-
-    A file that cannot be read becomes a flag itself, so a broken hand-off is never silent.
-    """
-    path = Path(folder) / INTEGRITY_FILE
-    if not path.is_file() or path.is_symlink():
-        return []
-    try:
-        flags = json.loads(path.read_text())["flags"]
-        if not isinstance(flags, list) or not all(isinstance(f, dict) and f.get("reason") for f in flags):
-            raise ValueError('"flags" must be a list of objects, each with a "reason"')
-        return flags
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        return [{"reason": f"{INTEGRITY_FILE} could not be read ({error}); see {path}"}]
-
-
 # ---------------------------------------------------------------- one student, every student
 
 
 def read_submission(root, assignment, student, in_gradebook, not_graded):
     """Verdicts, problems and integrity flags of one student's autograded submission.
 
-    not_graded: student -> cnnkit.results.outcomes.Outcome of the submissions the last batch did not grade.
+    not_graded: student -> cnnkit.records.outcomes.Entry of the submissions the last batch did not grade.
     """
     submission = Submission(student)
     graded_folder = Path(root) / "autograded" / student / assignment
-    submission.flags = integrity_flags(graded_folder) + [
+    submission.flags = integrity.read(graded_folder) + [
         {"reason": f"moved aside before grading: {note.get('why')}", "where": str(note.get("name"))}
-        for note in admit.admission_notes(root, student, assignment)
+        for note in admission.notes_of(root, student, assignment)
     ]
     present = {path.name: path for path in graded_folder.glob("*.ipynb")} if graded_folder.is_dir() else {}
     for name in sorted(present):
@@ -247,7 +206,7 @@ def missing_notebook_problems(root, assignment, student, present, in_gradebook, 
             kind = OUTCOME_PROBLEMS.get(outcome.status, "crash")
             problems.append(Problem(student, kind, name, f"no autograded notebook: {outcome.reason}"))
         elif in_gradebook:
-            detail = "nbgrader could not finish it (a dead kernel?): see logs/autograde.log"
+            detail = f"nbgrader could not finish it (a dead kernel?): see {outcomes.LOG_FILE}"
             problems.append(Problem(student, "crash", name, f"no autograded notebook: {detail}"))
         else:
             problems.append(

@@ -18,7 +18,9 @@ moment. So nothing reads it twice:
   placed under) reads the snapshot. The student's timestamp.txt is never believed: the copy in
   submitted/ gets the official time.
 
-``printable`` is how any string a student controls is shown in a log line.
+Both ways in from the exchange read it here, so they apply one rule: the hub's grading service
+(cnnkit.hub.service, which orchestrates: it polls, keeps its ledger and grades) and collect
+(cnnkit.ingest.collect). ``printable`` is how any string a student controls is shown in a log line.
 """
 
 import datetime
@@ -33,9 +35,9 @@ from pathlib import Path
 
 import nbformat
 
-from cnnkit.hub import policy as rules
 from cnnkit.ingest.admit import Admission
 from cnnkit.ingest.zip_owners import STUDENT_ID_PATTERN
+from cnnkit.policy import rules
 
 READY_FILE = "submission_secret.txt"  # the last file nbgrader submit writes
 STALE = datetime.timedelta(minutes=2)  # a folder still without READY_FILE after this was not made by submit
@@ -411,11 +413,3 @@ def copy_to_submitted(snapshot_folder, destination, official_time):
     stamp.unlink(missing_ok=True)
     stamp.write_text(rules.nbgrader_timestamp(official_time))
     return destination
-
-
-def private_folder(path):
-    """path as a folder only this account can enter (the snapshots are students' work)."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path

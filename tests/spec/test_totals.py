@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 from nbgrader.api import MissingEntry
 
-from cnnkit.results import export, lms, totals
+from cnnkit.results import export, lms
+from cnnkit.spec import totals
 from cnnkit.spec.parts import CORE, OPTIONAL
 
 POINTS = {  # the master notebook's points

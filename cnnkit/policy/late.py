@@ -1,14 +1,14 @@
-"""The course's late penalty inside nbgrader: ``c.AssignLatePenalties.plugin_class = "cnnkit.hub.late.PolicyLatePenalty"``.
+"""The course's late penalty inside nbgrader: ``c.AssignLatePenalties.plugin_class = "cnnkit.policy.late.PolicyLatePenalty"``.
 
 nbgrader's AssignLatePenalties step (in every autograde: stock `nbgrader autograde`, the kit's
 parallel `make autograde`, the grading service) asks its plugin for a penalty when the gradebook
 says the submission is late (``SubmittedAssignment.total_seconds_late``: timestamp minus duedate
-plus extension). This plugin answers with the SubmitPolicy's rule (cnnkit.hub.policy.late_penalty),
+plus extension). This plugin answers with the SubmitPolicy's rule (cnnkit.policy.rules.late_penalty),
 so every way of grading takes off the same points.
 
 Before nbgrader reads the lateness, the plugin writes the policy's deadline, and the student's
 extension when the extensions CSV is there, into the gradebook it grades against
-(cnnkit.hub.policy.sync_gradebook). A kit grading process works in a scratch copy of the course
+(cnnkit.policy.rules.sync_gradebook). A kit grading process works in a scratch copy of the course
 without the CSV: its gradebook snapshot carries the extensions the service (or the coordinator)
 wrote into the real gradebook, and the plugin leaves them as they are.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
 
-from cnnkit.hub import policy as rules
+from cnnkit.policy import rules
 
 
 class PolicyLatePenalty(LateSubmissionPlugin):

@@ -1,7 +1,8 @@
 """The one place where scores are added up: sums per part, maxima per part, and the late penalty.
 
-Every output that shows a total (the score table, the run summary, grades.csv, the LMS files,
-the instructor report) gets it from here, so they cannot disagree.
+Every output that shows a total (the feedback's header, the score table, the run summary, grades.csv,
+the LMS files, the instructor report, the grading service's record) gets it from here, so they cannot
+disagree. It is part of the specification (the scoring rule), below both the grading steps and the results.
 
 The late-penalty rule (docs/lms.md, "Late penalty"):
 
@@ -24,15 +25,17 @@ total counts. The cells' scores never change; only what is added up does:
   still reported (``optional``), as earned, but it is in no total and takes no share of a penalty.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cnnkit.spec import part_b
 from cnnkit.spec.parts import part_of
 
 PARTS = ("core", "optional")  # the parts shown apart; cells in neither are part None
+PartSums = dict[str | None, float]  # part ("core", "optional", None for other cells) -> points
 
 
-def part_sums(values):
+def part_sums(values: Mapping[str, float | None]) -> PartSums:
     """{'core': sum, 'optional': sum, None: sum of other cells} of a {grade_id: value} mapping (None counts 0)."""
     sums = {"core": 0.0, "optional": 0.0, None: 0.0}
     for grade_id, value in values.items():
@@ -44,25 +47,25 @@ def part_sums(values):
 class Totals:
     """One submission's scores per part, before and after its late penalty."""
 
-    raw: dict = field(default_factory=lambda: {"core": 0.0, "optional": 0.0, None: 0.0})  # part -> raw sum
+    raw: PartSums = field(default_factory=lambda: {"core": 0.0, "optional": 0.0, None: 0.0})  # part -> raw sum
     penalty: float = 0.0
     mode: str = field(default_factory=part_b.configured_mode)  # the Part B policy
 
-    def counted(self, part):
+    def counted(self, part: str | None) -> bool:
         """True when the part's score is added into the total under the policy."""
         return part != "optional" or part_b.counts_in_total(self.mode)
 
     @property
-    def raw_total(self):
+    def raw_total(self) -> float:
         """The sum of the counted parts' scores, before the penalty."""
         return sum(value for part, value in self.raw.items() if self.counted(part))
 
     @property
-    def total(self):
+    def total(self) -> float:
         """The score after the penalty, never below 0 (as nbgrader's CSV export)."""
         return max(0.0, self.raw_total - self.penalty)
 
-    def net(self, part):
+    def net(self, part: str | None) -> float:
         """A part's score after its share of the penalty: raw part x total / raw total (as earned if not counted)."""
         if not self.counted(part):
             return self.raw[part]
@@ -70,15 +73,15 @@ class Totals:
         return self.raw[part] * self.total / raw_total if raw_total else 0.0
 
     @property
-    def core(self):
+    def core(self) -> float:
         return self.net("core")
 
     @property
-    def optional(self):
+    def optional(self) -> float:
         return self.net("optional")
 
 
-def totals(cell_scores, penalty=0.0, mode=None):
+def totals(cell_scores: Mapping[str, float | None], penalty: float | None = 0.0, mode: str | None = None) -> Totals:
     """Totals of {grade_id: score} with a late penalty (points taken off the whole submission).
 
     mode: the Part B policy (default: the course's setting).
@@ -86,7 +89,7 @@ def totals(cell_scores, penalty=0.0, mode=None):
     return Totals(part_sums(cell_scores), float(penalty or 0.0), mode or part_b.configured_mode())
 
 
-def state_totals(state, mode=None):
+def state_totals(state: dict, mode: str | None = None) -> Totals:
     """Totals of what autograde wrote for one submission (cnnkit.scale.gradebook_writer's state)."""
     cells, penalty = {}, 0.0
     for notebook in state["notebooks"].values():
@@ -95,17 +98,17 @@ def state_totals(state, mode=None):
     return totals(cells, penalty, mode)
 
 
-def submission_cells(submission):
+def submission_cells(submission) -> dict[str, float | None]:
     """{grade_id: score} of a gradebook SubmittedAssignment (every graded and task cell)."""
     return {grade.cell.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
 
 
-def submission_totals(submission, mode=None):
+def submission_totals(submission, mode: str | None = None) -> Totals:
     """Totals of a gradebook SubmittedAssignment, with its late penalty (mode: the Part B policy)."""
     return totals(submission_cells(submission), submission.late_submission_penalty, mode)
 
 
-def cell_maxima(assignment):
+def cell_maxima(assignment) -> dict[str, float]:
     """{grade_id: max_score} of every grade and task cell of a gradebook Assignment."""
     return {
         cell.name: float(cell.max_score or 0.0)
@@ -114,19 +117,19 @@ def cell_maxima(assignment):
     }
 
 
-def part_maxima(maxima):
+def part_maxima(maxima: Mapping[str, float]) -> PartSums:
     """{'core': max, 'optional': max, None: max of other cells} from {grade_id: max_score}."""
     return part_sums(maxima)
 
 
-def graded_maximum(maxima, mode=None):
+def graded_maximum(maxima: PartSums, mode: str | None = None) -> float:
     """The maximum of the total under the Part B policy, from part_maxima(): Part B's points are in it only
     when Part B is required."""
     mode = mode or part_b.configured_mode()
     return sum(value for part, value in maxima.items() if part != "optional" or part_b.counts_in_maximum(mode))
 
 
-def counted_parts(mode=None):
+def counted_parts(mode: str | None = None) -> tuple[str, ...]:
     """The parts whose scores count in the grade under the Part B policy ('core', and 'optional' unless not graded)."""
     mode = mode or part_b.configured_mode()
     return tuple(part for part in PARTS if part != "optional" or part_b.counts_in_total(mode))

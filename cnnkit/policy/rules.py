@@ -9,7 +9,7 @@ keeps them in the gradebook (``nbgrader.utils.parse_utc``).
   ungradable submissions do not count: they tell the student nothing about hidden tests.
 - The official attempt: the last graded one, or the best one (highest score after the late penalty;
   a tie goes to the later attempt).
-- The submission time is the server's (cnnkit.hub.intake: the latest ctime of the submission folder
+- The submission time is the server's (cnnkit.ingest.exchange: the latest ctime of the submission folder
   and of everything in it); the timestamp.txt a student's submit wrote is never believed.
 - Lateness is nbgrader's own: submission time minus (deadline + the student's extension). The
   deadline is written into the gradebook as the assignment's duedate, and each extension from the
@@ -18,7 +18,7 @@ keeps them in the gradebook (``nbgrader.utils.parse_utc``).
 - The penalty: within ``grace_minutes`` of the (extended) deadline, none. Later, each started day
   since the deadline takes ``late_penalty_per_day`` (a fraction of the submission's score) off, up
   to ``late_penalty_cap`` (a fraction too). nbgrader stores it in points, per notebook
-  (``late_submission_penalty``); cnnkit.results.totals takes it from there for every output.
+  (``late_submission_penalty``); cnnkit.spec.totals takes it from there for every output.
 """
 
 import csv

@@ -1,8 +1,13 @@
-"""The grading service's durable state: one SQLite file under the course, ``logs/submit-service.sqlite``.
+"""The grading service's ledger: one SQLite file under the course, ``logs/submit-service.sqlite``.
+
+What the course's policy made of every submission the service took in: its status, attempt number,
+official time and score. The service (cnnkit.hub.service) writes it; the students' status page
+(cnnkit.hub.status) and collect (cnnkit.ingest.collect, which brings in each student's official
+attempt as the service graded it) read it.
 
 One row per inbound entry, keyed by its folder name (``<student>+<assignment>+<time>+<random>``; an entry
 whose name nbgrader submit would not make is kept under ``unnamed-<digest>``, student empty). A row is
-written once the submission is taken in (cnnkit.hub.intake: its snapshot, official time and secret) and
+written once the submission is taken in (cnnkit.ingest.exchange: its snapshot, official time and secret) and
 moves through these statuses, each change committed before the next step starts:
 
     refused | failed | ignored                      (final: not graded; the student got a page saying why)
@@ -27,6 +32,8 @@ import os
 import pickle
 import sqlite3
 from pathlib import Path
+
+from cnnkit.policy import rules
 
 PATH = Path("logs", "submit-service.sqlite")  # relative to the course root
 GRADED_STATUSES = ("graded", "released", "done")
@@ -229,6 +236,15 @@ class State:
 
     def transaction(self):
         return _Transaction(self.db)
+
+
+def scored_attempts(rows) -> list[rules.Attempt]:
+    """The Attempt of every graded row that has its score (what the policy chooses the official attempt from)."""
+    return [
+        rules.Attempt(row["attempt"], row["score"])
+        for row in rows
+        if row["status"] in GRADED_STATUSES and row["score"] is not None
+    ]
 
 
 def clip(text):

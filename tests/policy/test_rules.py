@@ -6,9 +6,7 @@ import pytest
 from traitlets import TraitError
 from traitlets.config import Config
 
-from cnnkit.hub import policy as rules
-from cnnkit.hub.feedback import add_header, not_graded_page, status_header
-from cnnkit.hub.status import StudentSummary
+from cnnkit.policy import rules
 
 T0 = datetime.datetime(2026, 12, 1, 12, 0)
 MINUTE, DAY = datetime.timedelta(minutes=1), datetime.timedelta(days=1)
@@ -100,28 +98,3 @@ def test_course_extensions_relative_to_the_course_root(tmp_path):
     assert rules.course_extensions(policy(), tmp_path) == {}
     with pytest.raises(rules.PolicyError, match="does not exist"):
         rules.course_extensions(policy(extensions_csv="missing.csv"), tmp_path)
-
-
-def summary(**changes):
-    fields = dict(
-        student="alice",
-        counts="best",
-        graded=1,
-        attempts_left=2,
-        next_allowed=None,
-        official=rules.Attempt(1, 120.0),
-        max_score=150.0,
-        deadline=None,
-    )
-    return StudentSummary(**{**fields, **changes})
-
-
-def test_pages_for_students_escape_what_they_show():
-    page = not_graded_page("cnn_step_by_step", "no notebook named <script>alert(1)</script>", summary())
-    assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "Official score (best graded attempt counts): 120 of 150 (attempt 1)" in page
-    assert "attempts left: 2" in page
-    header = status_header(summary(attempts_left=None), "This submission (attempt 1): 120 of 150")
-    feedback = add_header("<html><body class='x'><p>nbgrader</p></body></html>", header)
-    assert feedback.index("attempts left: no limit") < feedback.index("nbgrader")
-    assert add_header(feedback, header).count('id="cnnkit-status"') == 1  # replaced, not stacked

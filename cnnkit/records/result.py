@@ -1,11 +1,13 @@
-"""Reading a result record: what the student's kernel wrote, taken apart before anything trusts it.
+"""The result record: what the student's kernel says a function returned, taken apart before anything trusts it.
 
-The check cells publish one record per case (``cnn_checks.grade``), and ``VerifyResults`` judges the
-outcome inside it with the checker's ``judge``. Every byte of a record comes from the student's
-kernel, and student code can write any record it likes (replace ``cnn_checks.encode_outcome``, or
-display its own). ``read_outcome`` therefore rebuilds each outcome from scratch, in exactly the shape
-the checker writes (fresh dicts of plain str, int, float and list; arrays whose dtype is a number
-type and whose bytes match their shape), or returns an outcome that fails the case and says why.
+The check cells publish one record per case: ``cnn_checks.grade`` displays ``{"function", "case",
+"outcome"}`` under RESULT_MIME (the checker keeps its own copy of that name, as it cannot import the kit;
+tests/records checks that the two are equal). ``VerifyResults`` judges each outcome with the checker's
+``judge``. Every byte of a record comes from the student's kernel, and student code can write any record
+it likes (replace ``cnn_checks.encode_outcome``, or display its own). ``collect_outcomes`` therefore
+takes at most one record per case, and ``read_outcome`` rebuilds each outcome from scratch, in exactly
+the shape the checker writes (fresh dicts of plain str, int, float and list; arrays whose dtype is a
+number type and whose bytes match their shape), or returns an outcome that fails the case and says why.
 The checker never sees anything else, so a hostile record costs its own case and nothing more.
 
 Everything here is bounded: nesting, the number of values, the bytes of an array, the length of
@@ -15,9 +17,11 @@ every text. A shape is checked with Python integers before numpy sees it, so no 
 import base64
 import math
 import re
+from typing import TypedDict
 
 import numpy as np
 
+RESULT_MIME = "application/vnd.cnnkit.result+json"
 UNREADABLE = "unreadable_result"  # the verdict kind of a case whose record could not be read
 MAX_DEPTH = 16  # nesting of a returned value (the checker's deepest: a tuple holding a cache tuple and a dict)
 MAX_VALUES = 10_000  # values in one returned value, all levels together
@@ -29,11 +33,56 @@ NUMBER_DTYPE = re.compile(r"[<>|=][biuf][1-9][0-9]?\Z")  # what numpy's dtype.st
 CONTAINERS = ("tuple", "list")
 
 
+class Raised(TypedDict, total=False):
+    type: str  # the exception's class name
+    message: str
+
+
+class CaseOutcome(TypedDict, total=False):
+    """One case's outcome: exactly one of raised, skipped or returned, and the time the kernel measured."""
+
+    raised: Raised
+    skipped: str  # why the case was not run (or, once read here, why its record could not be read)
+    returned: dict  # the returned value, encoded as cnn_checks.encode writes it
+    changed: list[list[int]]  # paths of the inputs the call changed
+    seconds: float
+    kind: str  # set by the kit on an outcome it makes (e.g. UNREADABLE), never taken from the record
+    detail: str
+
+
 class Unreadable(ValueError):
     """A record that is not one the checker writes; its message says what is wrong, for the student."""
 
 
-def read_outcome(outcome):
+def collect_outcomes(outputs, name, count) -> dict[int, CaseOutcome]:
+    """Case index -> outcome from a cell's result records of function name, each read by read_outcome.
+
+    Records of another function or of no case 0 .. count - 1 are left out; a case with more than one
+    record is refused (none is trusted).
+    """
+    outcomes, duplicated = {}, set()
+    for output in outputs:
+        record = output.get("data", {}).get(RESULT_MIME) if output.get("output_type") == "display_data" else None
+        if not isinstance(record, dict) or record.get("function") != name:
+            continue
+        index = record.get("case")
+        if type(index) is not int or not 0 <= index < count:
+            continue
+        if index in outcomes:
+            duplicated.add(index)
+        outcome = read_outcome(record.get("outcome"))
+        if "skipped" in outcome and "kind" not in outcome:  # the kernel skips a case only when out of time
+            outcome["kind"] = "budget_spent"
+        outcomes[index] = outcome
+    for index in duplicated:
+        outcomes[index] = {
+            "skipped": "more than one result was recorded for this case, so none is trusted",
+            "kind": "duplicate_results",
+        }
+    return outcomes
+
+
+def read_outcome(outcome) -> CaseOutcome:
     """The outcome of one case as the checker writes it, rebuilt; or an unreadable outcome saying why.
 
     An outcome is {"raised": {"type", "message"}} or {"skipped": text} or {"returned": encoded value},

@@ -1,8 +1,7 @@
-"""How the service takes a submission in, judged in-process: names, the snapshot and its limits, the
-server's time, the verdict, what is kept, and the log's one-line rule."""
+"""How a submission is taken from the exchange, judged in-process: names, the snapshot and its limits, the
+server's time, the verdict, the copy into submitted/ (cnnkit.ingest.exchange)."""
 
 import datetime
-import logging
 import os
 import stat
 import subprocess
@@ -11,8 +10,8 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from cnnkit.hub import intake, service
-from cnnkit.hub import policy as rules
+from cnnkit.ingest import exchange
+from cnnkit.policy import rules
 from cnnkit.spec import samples
 
 NB = "cnn_step_by_step.ipynb"
@@ -39,17 +38,17 @@ def submission(folder, secret=SECRET, notebook=True):
     return folder
 
 
-def snapshot(tmp_path, name=NAME, limits=intake.LIMITS):
-    return intake.take_snapshot(tmp_path / "inbound", name, tmp_path / "snapshot", limits)
+def snapshot(tmp_path, name=NAME, limits=exchange.LIMITS):
+    return exchange.take_snapshot(tmp_path / "inbound", name, tmp_path / "snapshot", limits)
 
 
 # ---------------------------------------------------------------- names
 
 
 def test_names_nbgrader_submit_makes_are_arrivals():
-    arrival = intake.parse_name(NAME.encode())
+    arrival = exchange.parse_name(NAME.encode())
     assert (arrival.name, arrival.student, arrival.assignment) == (NAME, "alice", "cnn_step_by_step")
-    assert intake.parse_name(b"a.b@uni+cnn_step_by_step+2026-12-01 12:00:00.000001 UTC").student == "a.b@uni"
+    assert exchange.parse_name(b"a.b@uni+cnn_step_by_step+2026-12-01 12:00:00.000001 UTC").student == "a.b@uni"
 
 
 @pytest.mark.parametrize(
@@ -66,37 +65,24 @@ def test_names_nbgrader_submit_makes_are_arrivals():
     ],
 )
 def test_any_other_name_is_a_stranger_shown_escaped(tmp_path, raw):
-    assert intake.parse_name(raw) is None
+    assert exchange.parse_name(raw) is None
     (tmp_path / "inbound").mkdir()
     os.mkdir(os.path.join(os.fsencode(tmp_path / "inbound"), raw))
-    found, strangers = intake.arrivals(tmp_path / "inbound")
+    found, strangers = exchange.arrivals(tmp_path / "inbound")
     assert found == [] and [stranger.raw for stranger in strangers] == [raw]
     shown = strangers[0].shown
     assert shown.isascii() and shown.isprintable(), shown
-    assert strangers[0].key == intake.Stranger(raw).key and strangers[0].key.startswith("unnamed-")
+    assert strangers[0].key == exchange.Stranger(raw).key and strangers[0].key.startswith("unnamed-")
 
 
 def test_printable_escapes_what_a_terminal_or_a_log_reader_would_act_on():
     text = "bob\n2026-12-01 INFO x: graded \x1b[2K\r é"
-    shown = intake.printable(text)
+    shown = exchange.printable(text)
     assert "\n" not in shown and "\x1b" not in shown and "\r" not in shown and shown.isascii()
     assert shown == "bob\\x0a2026-12-01 INFO x: graded \\x1b[2K\\x0d \\xe9"
-    assert intake.printable(shown) == shown  # once is enough: a formatter may escape again
-    assert intake.printable(b"a\xffb") == "a\\xffb"
-    assert intake.printable("x" * 50, limit=10) == "x" * 10 + "..."
-
-
-def test_every_log_line_of_the_service_is_one_printable_line():
-    record = logging.LogRecord("s", logging.WARNING, __file__, 1, "%s: NOT GRADED [%s]", ("bob", "x\nINFO y"), None)
-    try:
-        raise ValueError("a\nb\x1b[8m")
-    except ValueError:
-        import sys
-
-        record.exc_info = sys.exc_info()
-    line = service.OneLineFormatter("%(levelname)s %(message)s").format(record)
-    assert len(line.splitlines()) == 1 and "\x1b" not in line
-    assert line.startswith("WARNING bob: NOT GRADED [x\\x0aINFO y]")
+    assert exchange.printable(shown) == shown  # once is enough: a formatter may escape again
+    assert exchange.printable(b"a\xffb") == "a\\xffb"
+    assert exchange.printable("x" * 50, limit=10) == "x" * 10 + "..."
 
 
 # ---------------------------------------------------------------- the snapshot
@@ -145,7 +131,7 @@ def test_the_official_time_is_the_latest_ctime_in_the_folder_not_the_students_ti
     nbformat.write(nbformat.v4.new_notebook(), str(folder / NB))  # rewritten in place after "submitting"
     latest = max(os.lstat(path).st_ctime_ns for path in [folder, *folder.iterdir()])
     taken = snapshot(tmp_path)
-    assert taken.official_time == intake.utc_from_ns(latest)
+    assert taken.official_time == exchange.utc_from_ns(latest)
     assert taken.official_time.year > 2000  # the timestamp.txt written by hand counts for nothing
     assert nbformat.read(str(taken.folder / NB), as_version=4).cells == []  # the content at that time
 
@@ -153,7 +139,7 @@ def test_the_official_time_is_the_latest_ctime_in_the_folder_not_the_students_ti
 def test_a_submission_that_changes_while_it_is_read_is_taken_later(tmp_path, monkeypatch):
     folder = submission(tmp_path / "inbound" / NAME)
     walks = []
-    real_walk = intake.walk
+    real_walk = exchange.walk
 
     def walk_then_write(*args, **kwargs):
         found = real_walk(*args, **kwargs)
@@ -162,8 +148,8 @@ def test_a_submission_that_changes_while_it_is_read_is_taken_later(tmp_path, mon
         walks.append(found)
         return found
 
-    monkeypatch.setattr(intake, "walk", walk_then_write)
-    with pytest.raises(intake.StillChanging):
+    monkeypatch.setattr(exchange, "walk", walk_then_write)
+    with pytest.raises(exchange.StillChanging):
         snapshot(tmp_path)
 
 
@@ -176,7 +162,7 @@ def test_a_submission_that_changes_while_it_is_read_is_taken_later(tmp_path, mon
 )
 def test_an_entry_that_is_not_a_folder_is_refused_without_reading_through_it(tmp_path, make, words):
     make(tmp_path / "inbound" / NAME)
-    with pytest.raises(intake.Unreadable, match=words):
+    with pytest.raises(exchange.Unreadable, match=words):
         snapshot(tmp_path)
 
 
@@ -187,7 +173,7 @@ def test_a_thousand_deep_folder_chain_is_refused_without_recursion(tmp_path, mon
         os.mkdir("d")
         os.chdir("d")
     try:
-        with pytest.raises(intake.Unreadable, match="nested more than 8 deep"):
+        with pytest.raises(exchange.Unreadable, match="nested more than 8 deep"):
             snapshot(tmp_path)
     finally:  # rm copes with the chain; pytest's own clean-up (shutil.rmtree) would recurse 1000 deep
         subprocess.run(["rm", "-rf", str(folder / "d")], check=True)
@@ -197,19 +183,19 @@ def test_many_entries_or_bytes_are_refused_before_they_are_all_copied(tmp_path):
     folder = submission(tmp_path / "inbound" / NAME)
     for index in range(30):
         (folder / f"note{index}.txt").write_bytes(b"x" * 1000)
-    with pytest.raises(intake.Unreadable, match="more than 20 files"):
-        snapshot(tmp_path, limits=intake.SnapshotLimits(entries=20))
-    with pytest.raises(intake.Unreadable, match="larger than"):
-        intake.take_snapshot(tmp_path / "inbound", NAME, tmp_path / "again", intake.SnapshotLimits(bytes=100_000))
+    with pytest.raises(exchange.Unreadable, match="more than 20 files"):
+        snapshot(tmp_path, limits=exchange.SnapshotLimits(entries=20))
+    with pytest.raises(exchange.Unreadable, match="larger than"):
+        exchange.take_snapshot(tmp_path / "inbound", NAME, tmp_path / "again", exchange.SnapshotLimits(bytes=100_000))
     assert len(list((tmp_path / "snapshot").iterdir())) <= 21
 
 
 def test_a_folder_not_yet_complete_waits_unless_it_is_stale(tmp_path):
     submission(tmp_path / "inbound" / NAME, secret=None)
-    (arrival,), _ = intake.arrivals(tmp_path / "inbound")
-    appeared = intake.utc_from_ns(arrival.appeared_ns)
-    assert not intake.is_ready(tmp_path / "inbound", arrival, appeared + datetime.timedelta(seconds=10))
-    assert intake.is_ready(tmp_path / "inbound", arrival, appeared + intake.STALE * 2)
+    (arrival,), _ = exchange.arrivals(tmp_path / "inbound")
+    appeared = exchange.utc_from_ns(arrival.appeared_ns)
+    assert not exchange.is_ready(tmp_path / "inbound", arrival, appeared + datetime.timedelta(seconds=10))
+    assert exchange.is_ready(tmp_path / "inbound", arrival, appeared + exchange.STALE * 2)
 
 
 # ---------------------------------------------------------------- the verdict
@@ -227,39 +213,24 @@ def test_a_folder_not_yet_complete_waits_unless_it_is_stale(tmp_path):
 )
 def test_what_cannot_be_graded_says_why(tmp_path, secret, notebook, words):
     submission(tmp_path / "inbound" / NAME, secret=secret, notebook=notebook)
-    found = intake.verdict(snapshot(tmp_path), "alice", NB, policy(), [])
+    found = exchange.verdict(snapshot(tmp_path), "alice", NB, policy(), [])
     assert found.status == "failed" and words in found.reason
 
 
 def test_the_policy_decides_on_the_servers_time(tmp_path):
     submission(tmp_path / "inbound" / NAME)
     taken = snapshot(tmp_path)
-    assert intake.verdict(taken, "alice", NB, policy(), []) == intake.Verdict("accepted")
-    assert intake.secret_of(taken.folder) == SECRET
+    assert exchange.verdict(taken, "alice", NB, policy(), []) == exchange.Verdict("accepted")
+    assert exchange.secret_of(taken.folder) == SECRET
     spaced = policy(min_minutes_between_attempts=30)
-    too_soon = intake.verdict(taken, "alice", NB, spaced, [taken.official_time - datetime.timedelta(minutes=1)])
+    too_soon = exchange.verdict(taken, "alice", NB, spaced, [taken.official_time - datetime.timedelta(minutes=1)])
     assert too_soon.status == "refused" and "too soon" in too_soon.reason
     owned = rules.load_policy(Config())  # check_owner on: the folder is this test's account's
-    assert intake.verdict(taken, "alice", NB, owned, []).status == "refused"
+    assert exchange.verdict(taken, "alice", NB, owned, []).status == "refused"
 
 
 def test_the_copy_in_submitted_carries_the_official_time(tmp_path):
     submission(tmp_path / "inbound" / NAME)
     taken = snapshot(tmp_path)
-    copied = intake.copy_to_submitted(taken.folder, tmp_path / "submitted" / "alice" / "x", taken.official_time)
+    copied = exchange.copy_to_submitted(taken.folder, tmp_path / "submitted" / "alice" / "x", taken.official_time)
     assert (copied / "timestamp.txt").read_text() == rules.nbgrader_timestamp(taken.official_time)
-
-
-# ---------------------------------------------------------------- what is kept
-
-
-def graded_row(name, attempt, status="done"):
-    return {"name": name, "attempt": attempt, "status": status}
-
-
-def test_only_attempts_that_can_still_become_official_keep_their_copies():
-    rows = [graded_row(f"a{n}", n) for n in range(1, 6)]
-    assert service.kept_attempts(rows, rows[4]) == {"a5"}  # "last": the latest is the official one
-    assert service.kept_attempts(rows, rows[1]) == {"a2", "a5"}  # "best": the best and the latest
-    rows[4] = graded_row("a5", 5, status="released")
-    assert service.kept_attempts(rows[:4] + [rows[4]], rows[0]) == {"a1", "a5"}

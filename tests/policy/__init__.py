@@ -1,0 +1,1 @@
+"""Tests of cnnkit.policy: the submission policy's rules, as pure functions."""
