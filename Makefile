@@ -37,8 +37,8 @@ hub: venv hub-deps  ## Start the course hub (HUB_ROOT, HUB_ARGS="--ip 0.0.0.0 --
 hub-accounts: venv  ## Demo accounts (instructor, ta, student1..3), or ROSTER=roster.csv GRADERS="alice bob"
 	$(BIN)/python -m cnnkit.hub.accounts --root $(HUB_ROOT) $(if $(ROSTER),roster $(ROSTER) $(foreach g,$(GRADERS),--grader $(g)),demo)
 
-hub-accounts-remove: venv  ## Delete every account hub-accounts created
-	$(BIN)/python -m cnnkit.hub.accounts --root $(HUB_ROOT) remove
+hub-accounts-remove: venv  ## Delete every account hub-accounts created: asks; homes archived (REMOVE_ARGS="--yes --delete-homes")
+	$(BIN)/python -m cnnkit.hub.accounts --root $(HUB_ROOT) remove $(REMOVE_ARGS)
 
 hub-deps: node_modules/.installed hub-env  ## What the hub runs: the pinned proxy, bubblewrap, the users' environment
 	tools/system-deps.sh bubblewrap npm python3-venv

@@ -28,6 +28,7 @@ from cnnkit import compat, sandbox  # noqa: E402
 from cnnkit.grading import time_policy  # noqa: E402
 from cnnkit.grading.execute import ContainedExecute  # noqa: E402
 from cnnkit.grading.feedback_page import FeedbackExporter  # noqa: E402
+from cnnkit.grading.feedback_summary import FeedbackSummary  # noqa: E402
 from cnnkit.grading.integrity import IntegrityReport, RecordSubmissionChanges  # noqa: E402
 from cnnkit.grading.rebuild import RebuildFromRelease  # noqa: E402
 from cnnkit.grading.sanitize import SanitizeForPeople  # noqa: E402
@@ -117,19 +118,28 @@ c.Autograde.autograde_preprocessors = [
     SanitizeForPeople,
 ]
 
-# Feedback never shows hidden tests (stock nbgrader does: upstream issue 917), nor runs a submission's
-# script (SanitizeForPeople again, in case an autograded notebook was made without it).
+# Feedback: a summary on top (the grade as the Part B policy counts it, then one row per function: points and
+# what happened), then the notebook with each check's verdict (FeedbackSummary, from the kit's verdict records).
+# It never shows hidden tests (stock nbgrader does: upstream issue 917), nor runs a submission's script
+# (SanitizeForPeople again, in case an autograded notebook was made without it).
 # Outputs of the student's cells that ran after the first hidden test are withheld from feedback: they could
 # carry the hidden tests in any encoding (cnnkit/grading/scrub.py).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    FeedbackSummary,
     WithholdOutputsAfterHiddenTests,
     ClearHiddenTests,
     CSSHTMLHeaderPreprocessor,
     SanitizeForPeople,
 ]
-# nbconvert's HTML page, made without parsing the finished page again (cnnkit/grading/feedback_page.py).
+# nbconvert's HTML page, made without parsing the finished page again, in the kit's template (the summary,
+# the verdicts, lines that wrap, no script): cnnkit/grading/feedback_page.py.
 c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = "cnnkit_feedback"
+c.FeedbackExporter.template_file = "cnnkit_feedback.html.j2"
+# Formulas as MathML, made here (no MathJax): in feedback pages and in the formgrader, which renders the
+# autograded notebook with nbgrader's own HTMLExporter (cnnkit/grading/mathml.py).
+c.HTMLExporter.filters = {"markdown2html": "cnnkit.grading.mathml.markdown2html"}
 
 # zip_collect (classes without a hub): files downloaded from the LMS are named
 # "<student id>_<anything>cnn_step_by_step.ipynb" (Canvas style: "smithjane_12345_67890_cnn_step_by_step.ipynb";
@@ -176,19 +186,19 @@ c.PartBPolicy.mode = "required"
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 from cnnkit.grading import part_policy  # noqa: E402
+from cnnkit.grading.illustrations import DrawIllustrations  # noqa: E402
 
-# Release: the policy's sentence written into the notebook; the illustrations keep their pictures.
-c.GenerateAssignment.preprocessors = [part_policy.StatePartBPolicy] + [
-    part_policy.KeepIllustrations if step is ClearOutput else step
-    for step in GenerateAssignment.class_traits()["preprocessors"].default()
+# Release: each illustration becomes its picture, attached to a markdown cell (drawn now by the master's own
+# matplotlib code: nothing for Run All to clear, no plotting code in the students' way); the policy's words
+# are written into the notebook; then nbgrader's own steps.
+c.GenerateAssignment.preprocessors = [
+    DrawIllustrations,
+    part_policy.StatePartBPolicy,
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
 ]
 # Autograde: a Part B function left out under an optional policy is "not attempted (optional)", not failed.
 c.Autograde.autograde_preprocessors.insert(
     c.Autograde.autograde_preprocessors.index(VerifyResults) + 1, part_policy.PartBVerdicts
-)
-# Feedback: the grade as the policy counts it, on top.
-c.GenerateFeedback.preprocessors.insert(
-    c.GenerateFeedback.preprocessors.index(GetGrades) + 1, part_policy.PartBInFeedback
 )
 
 # --- The submission policy (cnnkit/policy/), applied by grading on submit (cnnkit/hub/): issue 13 ---

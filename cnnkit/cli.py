@@ -16,7 +16,7 @@ from cnnkit import course
 from cnnkit.records import integrity, outcomes
 from cnnkit.results import report, roster, run_summary, scores
 from cnnkit.scale import coordinator
-from cnnkit.spec import figures, public_data, samples, validate
+from cnnkit.spec import public_data, samples, validate
 
 DB_URL = course.gradebook_url()
 LOGS = course.LOGS
@@ -82,20 +82,14 @@ def nbgrader(step, *args):
 
 
 def release(_args):
-    """Check the master notebook, rebuild the public check data and regenerate release/ from source/."""
+    """Check the master notebook, rebuild the public check data and regenerate release/ from source/ (pictures drawn)."""
     try:
         validate.validate_master()
     except validate.MasterError as error:
         print(f"  release: the master notebook needs fixing first:\n{error}", file=sys.stderr)
         return False
     public_data.write()
-    print("  release: running the master notebook to draw its illustrations ...", flush=True)
-    try:
-        drawn = figures.refresh()
-    except Exception as error:  # the master must run top to bottom before anything is released
-        print(f"  release: the master notebook does not run cleanly: {type(error).__name__}: {error}", file=sys.stderr)
-        return False
-    print(f"  release: {drawn} illustrations drawn and kept with the notebook")
+    # nbgrader's release step draws the illustrations too (cnnkit.grading.illustrations.DrawIllustrations).
     ok = nbgrader("release", "generate_assignment", course.ASSIGNMENT, "--force")
     if ok:
         print(f"Release written to {course.RELEASE.relative_to(course.ROOT)}/ (commit it, then hand it out).")

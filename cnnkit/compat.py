@@ -425,6 +425,41 @@ def check_feedback():
         )
 
 
+# --- nbgrader's formgrader (used by cnnkit.hub.formgrader_note) ------------------------------------
+
+
+class FormgraderApiChanged(RuntimeError):
+    """The formgrader no longer renders its pages as cnnkit.hub.formgrader_note expects (check_formgrader)."""
+
+
+# The tornado setting in which nbgrader's formgrader keeps the jinja2 Environment of its pages (no public way in).
+FORMGRADER_TEMPLATES = "nbgrader_jinja2_env"
+
+
+def formgrader_templates(web_app):
+    """The jinja2 Environment the formgrader renders its pages with, or None where the formgrader is not loaded."""
+    return web_app.settings.get(FORMGRADER_TEMPLATES)
+
+
+def check_formgrader():
+    """Fail loudly if the formgrader no longer sets that Environment, or its base.tpl lost the body block.
+
+    Reads nbgrader's files without importing the formgrader (which imports jupyter_server): every grading
+    process runs check() at start.
+    """
+    spec = importlib.util.find_spec("nbgrader.server_extensions.formgrader.formgrader")
+    folder = os.path.dirname(spec.origin)
+    with open(spec.origin, encoding="utf-8") as handle:
+        sets_it = f"{FORMGRADER_TEMPLATES}=jinja_env" in handle.read()
+    with open(os.path.join(folder, "templates", "base.tpl"), encoding="utf-8") as handle:
+        has_body = "{%- block body -%}" in handle.read()
+    if not (sets_it and has_body):
+        raise FormgraderApiChanged(
+            f"nbgrader's formgrader no longer keeps its page templates in the tornado setting {FORMGRADER_TEMPLATES} "
+            "or its base.tpl has no body block: cnnkit.hub.formgrader_note cannot add its note"
+        )
+
+
 def check():
     """Every section's check: each ``check_<section>()`` of this module, in name order; the first failure raises.
 

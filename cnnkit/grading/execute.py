@@ -16,10 +16,10 @@ while a cell runs. Here:
 
 Three things only make it faster, never change a result:
 
-- a cell that only draws (an illustration, or a figure of the student's results: cnnkit.spec.figures),
-  left as released, runs its definitions only: no score depends on a picture, and drawing them was
-  most of the kernel's time for a correct submission. An illustration keeps the picture the release
-  stored; a figure of the student's work gets a line saying it is drawn in their notebook only;
+- a cell that only draws (a figure of the student's results: cnnkit.spec.figures), left as released,
+  runs its definitions only: no score depends on a picture, and drawing was most of the kernel's time
+  for a correct submission. It gets a line saying it is drawn in the student's notebook only (the
+  release's illustrations are pictures in markdown cells: nothing runs for them);
 
 - once the notebook has run (the probe included), its kernel is stopped at once (``shutdown_kernel``
   "immediate": SIGTERM to the sandbox's launcher, which ends the sandbox and cleans up after it), not
@@ -265,19 +265,15 @@ class ContainedExecute(Execute):
             return cell, resources
 
     def _define_without_drawing(self, cell, resources, index):
-        """Run the definitions of a cell that only draws, left as released; it keeps the outputs it was released
-        with, or says where its picture is.
-
-        (RebuildFromRelease gives a release cell its stored outputs; the student's are cleared before.)
-        """
-        released_outputs, drawing_source = cell.outputs, cell.source
+        """Run the definitions of a cell that only draws, left as released; it says where its picture is."""
+        drawing_source = cell.source
         cell.source = figures.definitions_only(drawing_source)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         finally:
             cell.source = drawing_source
         if not any(output.get("output_type") == "error" for output in cell.outputs):
-            cell.outputs = released_outputs or [new_output("stream", name="stdout", text=NOT_DRAWN)]
+            cell.outputs = [new_output("stream", name="stdout", text=NOT_DRAWN)]
         return cell, resources
 
     @staticmethod

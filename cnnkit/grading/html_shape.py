@@ -7,6 +7,8 @@ parser here errs towards more nesting, never less.
 
 import re
 
+from cnnkit.grading.remember import remembered
+
 MAX_DEPTH = 256  # element nesting; html5ever's scope checks are quadratic in it
 # For the bound on how deeply elements nest (html5ever's scope checks are quadratic in it), the HTML parser's
 # rules that matter: void elements never open, `/>` closes only SVG and MathML elements, some HTML tags
@@ -43,6 +45,7 @@ def tags(value):
         position = next_gt + 1
 
 
+@remembered
 def structure_problem(value):
     """Why value would take the sanitiser too long (None when it would not): nesting or attributes.
 

@@ -3,29 +3,29 @@
 The policy is set once, as ``c.PartBPolicy.mode`` in nbgrader_config.py (cnnkit.spec.part_b). Steps:
 
 - ``StatePartBPolicy`` (generate_assignment): writes the policy's sentence into every markdown cell
-  tagged ``part_b_policy``, with the points read from the notebook's check cells.
-- ``KeepIllustrations`` (generate_assignment, in place of nbgrader's ClearOutput): clears every output
-  but those of the cells tagged ``illustration`` (cnnkit.spec.figures), so the release shows its figures.
+  tagged ``part_b_policy``, with the points read from the notebook's check cells, and what to check of
+  Part B before submitting into the cells tagged ``part_b_checklist``. Nothing else in the notebook
+  says how Part B counts, so its words never contradict each other.
 - ``PartBVerdicts`` (autograde, right after VerifyResults): under an optional policy, a Part B function
   left as the stub (every case raised NotImplementedError) is reported as "not attempted (optional)",
   scored 0 without an error; every Part B verdict says how Part B counts.
-- ``PartBInFeedback`` (generate_feedback, after GetGrades): a note at the top of the feedback with the
-  grade as the policy counts it (cnnkit.spec.totals), beside nbgrader's raw total.
+
+The feedback states the grade as the policy counts it in its summary (cnnkit.grading.feedback_summary).
 
 Cell scores are never changed: the gradebook keeps what each function earned, whatever the policy.
 """
 
-import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import ClearOutput, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnkit.records.verdict import VERDICT_MIME
-from cnnkit.spec import figures, part_b, totals
+from cnnkit.spec import part_b
 from cnnkit.spec.notebook import grade_id
 from cnnkit.spec.parts import part_of
 
 TAG = "part_b_policy"
+CHECKLIST_TAG = "part_b_checklist"
 COUNTS = {
     "required": "Part B is required in this course",
     "extra_credit": "Part B is extra credit in this course: its points come on top of Part A's",
@@ -42,29 +42,20 @@ def part_points(nb):
     return points
 
 
-def policy_cells(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "markdown" and TAG in cell.metadata.get("tags", [])]
+def policy_cells(nb, tag=TAG):
+    return [cell for cell in nb.cells if cell.cell_type == "markdown" and tag in cell.metadata.get("tags", [])]
 
 
 class StatePartBPolicy(NbGraderPreprocessor):
-    """generate_assignment: state the course's Part B policy in the cells tagged part_b_policy."""
+    """generate_assignment: state the course's Part B policy in the cells tagged part_b_policy and part_b_checklist."""
 
     def preprocess(self, nb, resources):
-        points = part_points(nb)
-        text = part_b.statement(part_b.mode_in(self.config), points["core"], points["optional"])
+        mode, points = part_b.mode_in(self.config), part_points(nb)
         for cell in policy_cells(nb):
-            cell.source = text
+            cell.source = part_b.statement(mode, points["core"], points["optional"])
+        for cell in policy_cells(nb, CHECKLIST_TAG):
+            cell.source = part_b.CHECKLISTS[mode]
         return nb, resources
-
-
-class KeepIllustrations(ClearOutput):
-    """nbgrader's ClearOutput, except for the outputs of illustration cells (drawn by `make release`)."""
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if figures.is_illustration(cell):
-            cell.execution_count = None
-            return cell, resources
-        return super().preprocess_cell(cell, resources, cell_index)
 
 
 def verdict_of(cell):
@@ -115,38 +106,3 @@ class PartBVerdicts(NbGraderPreprocessor):
         shown = cell.outputs[position]
         shown.data["text/plain"] = f"({COUNTS[self.mode]}.)\n" + shown.data.get("text/plain", "")
         return cell, resources
-
-
-def feedback_note(cell_scores, penalty, maxima, mode):
-    """The sentence on top of the feedback: the grade as the policy counts it."""
-    scored = totals.totals(cell_scores, penalty, mode=mode)
-    maximum = totals.graded_maximum(maxima, mode)
-    core, optional = scored.core, scored.optional
-    if mode == "required":
-        return f"**Your grade: {scored.total:g} of {maximum:g}** (Part A {core:g}, Part B {optional:g}; Part B is required)."
-    if mode == "extra_credit":
-        return (
-            f"**Your grade: {scored.total:g} of {maximum:g}**: Part A {core:g} of {maximum:g}, plus {optional:g} "
-            "extra-credit points from Part B (Part B is extra credit in this course)."
-        )
-    return (
-        f"**Your grade: {scored.total:g} of {maximum:g}** (Part A only: Part B is not graded in this course; "
-        f"its checks below are for your information)."
-    )
-
-
-class PartBInFeedback(NbGraderPreprocessor):
-    """generate_feedback, after GetGrades: the grade as the Part B policy counts it, at the top."""
-
-    def preprocess(self, nb, resources):
-        mode = part_b.mode_in(self.config)
-        scores, maxima = {}, {}
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if utils.is_grade(cell) and "score" in meta:
-                scores[meta["grade_id"]], maxima[meta["grade_id"]] = meta["score"], float(meta["points"])
-        penalty = resources.get("nbgrader", {}).get("late_penalty") or 0.0
-        note = nbformat.v4.new_markdown_cell(feedback_note(scores, penalty, totals.part_maxima(maxima), mode))
-        note.metadata["tags"] = [TAG]
-        nb.cells.insert(0, note)
-        return nb, resources

@@ -10,15 +10,26 @@ autograde and again in generate_feedback, leaves nothing there from which nbconv
   as a markdown cell; images must be base64; metadata that templates paste into attributes (image
   size, alt text, file names) and prompt numbers (printed raw) are checked;
 - markdown cells the student could edit stay byte-identical when nbconvert's rendering of them holds
-  nothing the sanitiser removes, else become the sanitised rendering (one HTML block); attachments keep
-  raster images only. Locked cells whose source is the gradebook's are the instructor's, kept as they are;
-  outputs are always sanitised (student code made them, in check cells too);
+  nothing the sanitiser removes, else become the sanitised rendering (one HTML block). Locked cells whose
+  source is the gradebook's are the instructor's, kept as they are; outputs are always sanitised (student
+  code made them, in check cells too), and so are every markdown cell's attachments: PNG images only (a
+  cell's source is checked against the gradebook, its attachments are not);
 - a grade_id nbgrader's templates could not paste safely, and the notebook's widget state, are removed.
 
 The work is bounded: a value too large, too deeply nested or that fails to sanitise becomes a short note
 saying it was removed; a hostile output costs its author that output, never the submission.
+
+Math is not sanitised here but where it is rendered (cnnkit.grading.mathml): LaTeX becomes MathML in the
+grading process, and that MathML goes through ``strict_mathml``, an allowlist of MathML Core's presentation
+elements with no link, script, style or HTML inside. The HTML policy itself keeps no MathML at all: a
+``<math>`` written by the student is taken apart like any unknown element.
+
+Sanitising, rendering and checking are pure functions of their text, remembered within a bound
+(cnnkit.grading.remember): most of every notebook is the release's, the same for every student.
 """
 
+import base64
+import binascii
 import html
 import math
 import re
@@ -32,6 +43,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnkit.grading.html_shape import structure_problem
+from cnnkit.grading.remember import remembered
 
 MAX_VALUE_CHARS = 1_000_000  # one output value, sanitised in Rust (about a second at most)
 MAX_NOTEBOOK_CHARS = 16_000_000  # every value of one notebook together
@@ -79,9 +91,29 @@ SAFE_CLASS = re.compile(
 )
 SAFE_GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
 
+# MathML Core's presentation elements, as cnnkit.grading.mathml's converter writes them. Left out on purpose:
+# maction, semantics, annotation and annotation-xml (they hold HTML or switch what is shown), mglyph and
+# malignmark (the parser's namespace confusions), and every HTML element (mtext and its kin may hold HTML).
+MATHML_TAGS = set(
+    "math mrow mi mn mo ms mtext mspace msub msup msubsup munder mover munderover mmultiscripts mprescripts"
+    " none mfrac msqrt mroot mstyle mpadded mphantom menclose merror mtable mtr mtd".split()
+)
+MATHML_ATTRIBUTES = {
+    "*": set(
+        "display displaystyle scriptlevel mathvariant mathsize mathcolor mathbackground dir stretchy fence"
+        " separator form lspace rspace largeop movablelimits symmetric minsize maxsize accent accentunder"
+        " linethickness width height depth voffset notation columnalign rowalign columnspacing rowspacing"
+        " columnlines rowlines frame rowspan columnspan".split()
+    )
+}
+# A MathML attribute's value: a length, a number, a keyword or a colour (no url(), quotes or script).
+MATHML_VALUE = re.compile(r"[\w .#%+-]{0,64}\Z")
+
 SCRIPT_MIME_WORDS = ("javascript", "ecmascript", "jscript", "widget")
 IMAGE_MIMES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+ATTACHMENT_NAME = re.compile(r"attachment:([^\s)\"'<>]+)")  # a name as markdown's link and image syntax ends it
 HTML_START = re.compile(r"<[A-Za-z/!?]")  # what begins raw HTML in markdown (CommonMark 6.6)
 # An attribute with a URL as nbconvert's markdown renderer writes it (double quotes, escaped value).
 RENDERED_URL = re.compile(r"<([A-Za-z][\w-]*)[^>]*?\s(href|src)=\"([^\"]*)\"")
@@ -101,6 +133,7 @@ def keep_attribute(tag, attribute, value):
     return value
 
 
+@remembered
 def strict_html(value):
     """value sanitised for an HTML page: plain formatting, tables, images from data: URIs."""
     return nh3.clean(
@@ -115,6 +148,7 @@ def strict_html(value):
     )
 
 
+@remembered
 def strict_svg(value):
     """An SVG image sanitised: shapes, text and gradients; no script, events, styles or outside links."""
     return nh3.clean(
@@ -127,6 +161,7 @@ def strict_svg(value):
     )
 
 
+@remembered
 def permissive_html(value):
     """value through the same parser and serialiser, but keeping every tag, attribute and URL it has.
 
@@ -140,6 +175,24 @@ def permissive_html(value):
         clean_content_tags=set(),
         attributes={"*": words},
         url_schemes=schemes | URL_SCHEMES,
+        link_rel=None,
+    )
+
+
+def keep_math_attribute(tag, attribute, value):
+    """Ammonia's attribute_filter for MathML: plain values only (lengths, numbers, keywords, colours)."""
+    return value if MATHML_VALUE.match(value) else None
+
+
+@remembered
+def strict_mathml(value):
+    """MathML sanitised: MathML Core's presentation elements and their plain attributes, text, nothing else."""
+    return nh3.clean(
+        value,
+        tags=MATHML_TAGS,
+        attributes=MATHML_ATTRIBUTES,
+        attribute_filter=keep_math_attribute,
+        url_schemes=set(),
         link_rel=None,
     )
 
@@ -200,7 +253,17 @@ def checked_html(value, budget, limit=MAX_VALUE_CHARS):
 
 def render_markdown(source, attachments=None):
     """HTML of markdown exactly as nbconvert renders it (its HTMLExporter's markdown2html filter)."""
-    renderer = IPythonRenderer(escape=False, attachments=attachments or {})
+    return _rendered_markdown(source, frozen_attachments(attachments))
+
+
+def frozen_attachments(attachments):
+    """A cell's attachments as nested tuples (a key for remembered renderings)."""
+    return tuple((name, tuple(bundle.items())) for name, bundle in (attachments or {}).items())
+
+
+@remembered
+def _rendered_markdown(source, attachments):
+    renderer = IPythonRenderer(escape=False, attachments={name: dict(bundle) for name, bundle in attachments})
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
@@ -238,16 +301,38 @@ def is_clean_block(text):
 
 
 def clean_attachments(attachments):
-    """A markdown cell's attachments, raster images in base64 only (nbconvert inlines them as data: URIs)."""
+    """A markdown cell's attachments, PNG images in base64 only (nbconvert inlines them as data: URIs).
+
+    One image format, the one notebooks and the release's figures use: no browser's decoder of another
+    format (SVG above all, but also the rarer raster ones) is offered a submission's bytes.
+    """
     if not isinstance(attachments, dict):
         return {}
     kept = {}
     for name, bundle in attachments.items():
-        if isinstance(bundle, dict):
-            images = {mime: data for mime, data in bundle.items() if mime in IMAGE_MIMES and is_base64(data)}
-            if images:
-                kept[name] = NotebookNode(images)
+        if isinstance(bundle, dict) and is_png(bundle.get("image/png")):
+            kept[name] = NotebookNode({"image/png": bundle["image/png"]})
     return kept
+
+
+def is_png(value):
+    """True for base64 text whose bytes start as a PNG file does."""
+    if not is_base64(value):
+        return False
+    try:
+        head = base64.b64decode(re.sub(r"\s", "", value[:64])[:12])
+    except (binascii.Error, ValueError):
+        return False
+    return head.startswith(PNG_SIGNATURE)
+
+
+def names_attachments_it_has(cell):
+    """True when every attachment a markdown cell's text names is one of its attachments (nbconvert refuses to
+    render the whole notebook otherwise). Errs towards False: any "attachment:" the text holds counts."""
+    if cell.get("cell_type") != "markdown":
+        return True
+    attachments = cell.get("attachments") or {}
+    return all(name in attachments for name in ATTACHMENT_NAME.findall(as_text(cell.get("source", ""))))
 
 
 def is_base64(value):
@@ -384,18 +469,21 @@ def is_instructor_cell(cell, locked_cells):
 
 
 def clean_cell(cell, budget, locked_cells):
-    """One cell made safe for a person's browser (its outputs always; its text unless the instructor's)."""
+    """One cell made safe for a person's browser (outputs and attachments always; its text unless the instructor's)."""
     if cell.get("cell_type") == "code":
         cell["execution_count"] = prompt_number(cell.get("execution_count"))
         cell["outputs"] = [safe_output(output, budget) for output in cell.get("outputs", [])]
-    if is_instructor_cell(cell, locked_cells):
+    intact = True  # the cell's attachments are all there, and all PNG images
+    if cell.get("cell_type") == "markdown" and "attachments" in cell:
+        kept = clean_attachments(cell["attachments"])
+        intact = kept == cell["attachments"]
+        cell["attachments"] = kept
+    if is_instructor_cell(cell, locked_cells) and intact and names_attachments_it_has(cell):
         return cell
     nbgrader = cell.get("metadata", {}).get("nbgrader")
     if isinstance(nbgrader, dict) and not SAFE_GRADE_ID.match(str(nbgrader.get("grade_id", "x"))):
         del cell.metadata["nbgrader"]  # nbgrader's templates paste grade_id into HTML unescaped
     if cell.get("cell_type") == "markdown":
-        if "attachments" in cell:
-            cell["attachments"] = clean_attachments(cell["attachments"])
         try:
             cell["source"] = clean_markdown(cell.get("source", ""), budget, cell.get("attachments"))
         except Exception as error:  # the cell's text is lost, never the submission

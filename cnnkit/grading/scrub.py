@@ -11,11 +11,16 @@ notebook. Two steps:
   the first hidden test ran goes into feedback. No filter can recognise every encoding (base64,
   compression, arithmetic on the inputs); a cell that ran before any hidden test had nothing to
   leak. The student's own notebook still shows those outputs; the scores do not depend on them.
+  A cell that only draws, left as released, keeps its outputs: grading ran its definitions only and put
+  them there itself (the release's picture, or a line saying where the figure is drawn).
 """
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from cnnkit import course
+from cnnkit.spec import figures
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 REDACTED = "[redacted: this output repeated hidden test code]"
@@ -76,18 +81,33 @@ def holds_hidden_tests(cell):
     return cell.cell_type == "code" and utils.is_grade(cell) and BEGIN in cell.source
 
 
+def released_drawings(resources):
+    """The sources of the release's cells that only draw, as the executor read them (none without the release)."""
+    name = ((resources or {}).get("nbgrader") or {}).get("notebook")
+    path = course.RELEASE / f"{name}.ipynb"
+    return figures.released_drawings(path) if name and path.is_file() else frozenset()
+
+
+def drawn_by_grading(cell, drawings):
+    """True for a cell whose outputs grading put there itself, not the student's code: a cell that only
+    draws, left as released, that ran without an error (cnnkit.grading.execute, _define_without_drawing)."""
+    no_error = all(output.get("output_type") != "error" for output in cell.outputs)
+    return cell.source in drawings and figures.only_draws(cell) and no_error
+
+
 class WithholdOutputsAfterHiddenTests(NbGraderPreprocessor):
-    """Feedback: outputs of non-check code cells after the first check cell with hidden tests are withheld.
+    """Feedback: outputs of the student's code cells after the first check cell with hidden tests are withheld.
 
     Runs before ClearHiddenTests, which removes the markers it looks for. Check cells keep their
-    outputs: VerifyResults rewrote them to the verdict alone.
+    outputs: VerifyResults rewrote them to the verdict alone; so do the drawings grading did not run.
     """
 
     def preprocess(self, nb, resources):
-        started = False
+        started, drawings = False, released_drawings(resources)
         for cell in nb.cells:
             if holds_hidden_tests(cell):
                 started = True
             elif started and cell.cell_type == "code" and cell.get("outputs") and not utils.is_grade(cell):
-                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=WITHHELD + "\n")]
+                if not drawn_by_grading(cell, drawings):
+                    cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=WITHHELD + "\n")]
         return nb, resources

@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python -m cnnkit.hub.accounts demo                  # instructor, ta, student1..3
     sudo .venv/bin/python -m cnnkit.hub.accounts roster roster.csv [--grader alice --grader bob]
-    sudo .venv/bin/python -m cnnkit.hub.accounts remove                # every account this made, and no other
+    sudo .venv/bin/python -m cnnkit.hub.accounts remove [--yes] [--delete-homes]   # every account this made, no other
 
 A real class loads its roster (the file `python -m cnnkit roster` reads: id, first_name, last_name, ...):
 one account per student id, the same names in the gradebook, so the formgrader lists people. Graders
@@ -10,15 +10,27 @@ one account per student id, the same names in the gradebook, so the formgrader l
 <root>/hub/passwords.csv (root only). An account that exists already is put in the course's group and
 otherwise left alone (its password too), and is never removed by `remove`: only the accounts this
 module created are listed in <root>/hub/accounts.json.
+
+`remove` asks first (`--yes` does not; without a terminal the answer is no), and keeps what the homes
+held: each is archived to <root>/hub/home-archives/<name>-<time>.tar.gz (root only) before the account
+and its home go, unless `--delete-homes` says to delete them with everything in them. A home holds the
+student's work and fetched feedback, and perhaps an instructor's exports: nothing of it is lost by
+default. The archive stores links as links (never what they point to) and FIFOs and devices as entries
+(never read), and leaves out sockets and any single file over 1 GiB (named on the terminal): a student's
+home is theirs to fill, and removing accounts must not hang on a sparse file of a terabyte.
 """
 
 import argparse
 import csv
+import datetime
 import io
 import json
+import os
+import pwd
 import re
 import secrets
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +42,8 @@ from cnnkit.results import roster
 UNIX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 MANIFEST = "accounts.json"
 PASSWORDS = "passwords.csv"
+ARCHIVES = "home-archives"  # under <root>/hub: each removed account's home, as a .tar.gz
+ARCHIVED_FILE_LIMIT = 1 << 30  # bytes: a larger file is left out of a home's archive
 
 
 @dataclass
@@ -107,15 +121,48 @@ def create(layout, accounts, passwords=None):
     return new
 
 
-def remove(layout, names=None):
-    """Delete the accounts this module created (all, or those named); returns the names removed."""
+def archive_folder(layout):
+    return layout.state / ARCHIVES
+
+
+def archive_home(layout, name):
+    """The account's home as <root>/hub/home-archives/<name>-<time>.tar.gz (0600, in a 0700 folder), or None when
+    it has no home folder; the files left out (over ARCHIVED_FILE_LIMIT) are printed."""
+    home = Path(pwd.getpwnam(name).pw_dir)
+    if home.is_symlink() or not home.is_dir():
+        return None
+    folder = archive_folder(layout)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / f"{name}-{datetime.datetime.now():%Y%m%d-%H%M%S}.tar.gz"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as archive:
+        archive.add(home, arcname=name, filter=lambda member: kept_in_archive(name, member))
+    return path
+
+
+def kept_in_archive(name, member):
+    """tarfile's filter: every member but a file over the limit (links are stored as links: tarfile's default)."""
+    if member.isfile() and member.size > ARCHIVED_FILE_LIMIT:
+        print(f"  left out of {name}'s archive: {member.name!r}, {member.size} bytes")
+        return None
+    return member
+
+
+def remove(layout, names=None, delete_homes=False):
+    """Delete the accounts this module created (all, or those named), each home archived first unless
+    delete_homes; returns {name removed: its home's archive, or None}."""
     unix.require_root("removing accounts")
     created = created_accounts(layout)
-    removed = []
+    removed = {}
     for name in list(created if names is None else [name for name in names if name in created]):
+        archive = None
+        if unix.user_exists(name) and not delete_homes:
+            unix.end_processes(pwd.getpwnam(name).pw_uid)  # nothing of theirs writes into the home meanwhile
+            archive = archive_home(layout, name)
         unix.remove_user(name)
         del created[name]
-        removed.append(name)
+        removed[name] = archive
         record(layout, created)
     return removed
 
@@ -174,6 +221,28 @@ def save_passwords(layout, passwords):
 # ---------------------------------------------------------------- command line
 
 
+def remove_when_confirmed(layout, yes, delete_homes):
+    """`remove`: say what goes and ask (yes: do not), then remove; the exit code."""
+    unix.require_root("removing accounts")
+    names = sorted(created_accounts(layout))
+    if not names:
+        print(f"No accounts to remove: {manifest_path(layout)} lists none that hub-accounts created.")
+        return 0
+    if delete_homes:
+        homes = "deleted with everything in them (their work, fetched feedback, any exports): no archive is kept"
+    else:
+        homes = f"archived first, one .tar.gz each in {archive_folder(layout)} (root only), then deleted"
+    question = f"Remove {len(names)} accounts ({', '.join(names)})? Their homes are {homes}."
+    if not (yes or deploy.confirmed(question)):
+        print("Nothing removed (answer y, or pass --yes; --delete-homes to keep no archive).")
+        return 1
+    removed = remove(layout, delete_homes=delete_homes)
+    print(f"Removed {len(removed)} accounts: {', '.join(removed) or '-'}")
+    for name, archive in removed.items():
+        print(f"  {name}: home {'archived to ' + str(archive) if archive else 'deleted'}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m cnnkit.hub.accounts", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=HubLayout().root, help="the hub's folder (make hub's --root)")
@@ -182,14 +251,16 @@ def main(argv=None):
     from_file = sub.add_parser("roster", help="one account per student of a roster CSV")
     from_file.add_argument("file", type=Path)
     from_file.add_argument("--grader", action="append", default=[], help="an instructor's or TA's login name")
-    sub.add_parser("remove", help="delete every account this command created")
+    removing = sub.add_parser("remove", help="delete every account this command created (asks first)")
+    removing.add_argument("--yes", action="store_true", help="do not ask")
+    removing.add_argument(
+        "--delete-homes", action="store_true", help="delete the homes too, without archiving them first"
+    )
     args = parser.parse_args(argv)
 
     layout = HubLayout.load(args.root)  # make hub (or --prepare-only) first: it writes the layout
     if args.command == "remove":
-        removed = remove(layout)
-        print(f"Removed {len(removed)} accounts: {', '.join(removed) or '-'}")
-        return 0
+        return remove_when_confirmed(layout, args.yes, args.delete_homes)
     accounts = DEMO if args.command == "demo" else from_roster(args.file, args.grader)
     save_passwords(layout, create(layout, accounts))
     import_names(layout, accounts, None if args.command == "demo" else args.file)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cnnkit import course
 from cnnkit.hub import launch, unix
-from cnnkit.hub.layout import HubLayout
+from cnnkit.hub.layout import GRADING_SERVICE, HubLayout
 
 # What the course directory needs from the repository: nbgrader's folders and the config with the kit it imports.
 COURSE_FILES = ("source", "release", "nbgrader_config.py", "cnnkit")
@@ -38,6 +38,9 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.formgrader": ("grader",),
     "nbgrader.server_extensions.course_list": ("grader",),
     "cnnkit_grading_panel": ("student",),
+    # A note on every formgrader page: its scores are before the late penalty; the official ones are on the
+    # grading service's class view. From the course directory's copy of the kit (server_python_config).
+    "cnnkit.hub.formgrader_note": ("grader",),
 }
 LAB_PLUGINS = {
     "@jupyter/nbgrader:assignment-list": ("student", "grader"),
@@ -51,8 +54,6 @@ LAB_PLUGINS = {
     # of 127.0.0.1 that every account on the machine can connect to and speak to (docs/security.md).
     "@jupyterlab/debugger-extension": (),
 }
-# The grading panel (labextension/, docs/hub.md): the service it asks (the name jupyterhub_config.py gives it).
-GRADING_SERVICE = "grader"
 GRADING_PANEL = Path("share", "jupyter", "labextensions", "@cnnkit", "grading-panel", "package.json")
 ROLES = ("student", "grader")
 # nbgrader_config.py's own section for the hub, and its commented line that the course directory's copy fills in.
@@ -129,8 +130,9 @@ PRIVATE_KERNELS = (
 )
 
 
-def server_python_config(role):
-    """jupyter_server_config.py of a role: the runtime folder (RUNTIME_DIR), which JSON cannot say per user."""
+def server_python_config(layout, role):
+    """jupyter_server_config.py of a role: the runtime folder (RUNTIME_DIR), which JSON cannot say per user; for
+    graders, the course directory's kit importable by the server (its formgrader note)."""
     lines = [
         f'"""Jupyter server settings for every {role} on this hub (written by cnnkit.hub.deploy; edits are lost).',
         "",
@@ -141,6 +143,15 @@ def server_python_config(role):
         "",
         f"os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.expanduser({RUNTIME_DIR!r}))",
     ]
+    if role == "grader":
+        lines += [
+            "",
+            "# The kit (cnnkit.hub.formgrader_note) from the course directory, as the course's nbgrader_config.py",
+            "# itself adds it when the formgrader loads it; appended, so it shadows nothing installed.",
+            "import sys  # noqa: E402",
+            "",
+            f"sys.path.append({str(layout.course_dir)!r})",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -221,7 +232,7 @@ def write_role_configs(layout):
         if role == "student":
             settings["GradingPanel"] = grading_panel_config(layout)
         (folder / "jupyter_server_config.json").write_text(json.dumps(settings, indent=2) + "\n")
-        (folder / "jupyter_server_config.py").write_text(server_python_config(role))
+        (folder / "jupyter_server_config.py").write_text(server_python_config(layout, role))
         (folder / "labconfig" / "page_config.json").write_text(json.dumps(page_config(role), indent=2) + "\n")
         for path in [folder.parent, *folder.rglob("*"), folder]:
             path.chmod(0o755 if path.is_dir() else 0o644)

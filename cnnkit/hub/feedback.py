@@ -97,16 +97,22 @@ def add_header(page, header):
 # ---------------------------------------------------------------- where fetch_feedback looks
 
 
+def page_path(outbound, secret, notebook_id):
+    """Where nbgrader fetch_feedback looks for the page of one notebook of the submission whose
+    submission_secret.txt is secret."""
+    from nbgrader.utils import notebook_hash
+
+    return Path(outbound) / f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html"
+
+
 def place(outbound, secret, pages):
     """Write each page ({notebook name without .ipynb: HTML}) where nbgrader fetch_feedback finds it for the
     submission whose submission_secret.txt is secret; the paths written."""
-    from nbgrader.utils import notebook_hash
-
     outbound = Path(outbound)
     outbound.mkdir(mode=0o755, parents=True, exist_ok=True)
     written = []
     for notebook_id, page in sorted(pages.items()):
-        path = outbound / f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html"
+        path = page_path(outbound, secret, notebook_id)
         write_record(path, page, mode=0o644)  # students read it, whatever the umask
         written.append(path)
     return written

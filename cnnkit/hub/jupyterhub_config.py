@@ -63,8 +63,10 @@ def configure_by_role(spawner):
     if role == "grader":
         # The formgrader works only on a course directory inside the server's root folder.
         spawner.notebook_dir = str(COURSE_DIR)
-        # Files made in the course directory stay writable by the other graders (the folders are setgid).
-        spawner.cmd = ["/bin/sh", "-c", 'umask 0007 && exec "$@"', "umask-0007", *c.Spawner.cmd]
+        # Files made in the course directory stay writable by the other graders (the folders are setgid). The
+        # server runs in the course directory, so its terminals start there, where the file browser is, and a
+        # command typed in one (nbgrader export, autograde) works on the course, not in the grader's home.
+        spawner.cmd = ["/bin/sh", "-c", 'umask 0007 && cd "$0" && exec "$@"', str(COURSE_DIR), *c.Spawner.cmd]
 
 
 c.Spawner.pre_spawn_hook = configure_by_role
@@ -74,7 +76,11 @@ if (COURSE_DIR / "cnnkit" / "hub" / "service.py").exists():
     c.JupyterHub.services = [
         {
             "name": "grader",
-            "command": [str(ENV / "bin" / "python"), "-m", "cnnkit.hub.service", "--course", str(COURSE_DIR)],
+            # Members of the graders' group see the whole class on its page (the others their own attempts).
+            "command": [
+                *(str(ENV / "bin" / "python"), "-m", "cnnkit.hub.service"),
+                *("--course", str(COURSE_DIR), "--graders-group", GRADERS),
+            ],
             "url": f"http://127.0.0.1:{LAYOUT['service_port']}",
             "user": LAYOUT["grader_user"],  # not root: the account that owns the course directory
             "cwd": str(COURSE_DIR),

@@ -20,6 +20,9 @@ from pathlib import Path
 from cnnkit import course
 
 LAYOUT_FILE = "layout.json"
+# The grading service's name on the hub (jupyterhub_config.py gives it): the grading panel asks it, the
+# formgrader's note links its class view.
+GRADING_SERVICE = "grader"
 
 
 @dataclass

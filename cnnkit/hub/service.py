@@ -38,7 +38,7 @@ from cnnkit import compat
 compat.skip_unused_slow_imports()  # before the imports below bring jsonschema in (nbformat, nbgrader): 0.8 s a start
 
 from cnnkit import course as kit  # noqa: E402
-from cnnkit.hub import feedback, status  # noqa: E402
+from cnnkit.hub import class_view, feedback, site, status  # noqa: E402
 from cnnkit.ingest import exchange  # noqa: E402
 from cnnkit.policy import rules  # noqa: E402
 from cnnkit.policy.ledger import GRADED_STATUSES, ServiceBusy, State, as_time, now, scored_attempts  # noqa: E402
@@ -515,8 +515,10 @@ def run(service, poll_seconds, once, stop=None):
     return 0
 
 
-def serve_status_page(service):
-    """Serve the status page (HubOAuth) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop)."""
+def serve_status_page(service, graders_group=""):
+    """Serve the service's pages (HubOAuth; cnnkit.hub.site) on JUPYTERHUB_SERVICE_URL; blocks (tornado's loop).
+
+    graders_group: the Unix group whose members see the whole class (jupyterhub_config.py passes the course's)."""
     from urllib.parse import urlparse
 
     import tornado.ioloop
@@ -524,11 +526,7 @@ def serve_status_page(service):
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     readonly = State(service.root, readonly=True)  # its own connection, for the web thread
-
-    def summary_of(student):
-        return service.summary(student, readonly)
-
-    app = status.make_app(summary_of, service.assignment, prefix)
+    app = site.make_app(site.Site(service, readonly, prefix, graders_group))
     app.listen(url.port, url.hostname)
     log.info("status page at %s (%s)", prefix, os.environ["JUPYTERHUB_SERVICE_URL"])
     tornado.ioloop.IOLoop.current().start()
@@ -558,6 +556,9 @@ def parser():
     commands.add_argument("--once", action="store_true", help="grade what is there, then exit")
     commands.add_argument("--workers", type=int, help="grading processes (default: number of cores)")
     commands.add_argument("--report", action="store_true", help="print every submission's state, then exit")
+    commands.add_argument(
+        "--graders-group", default="", help="the Unix group whose members see the whole class on the service's page"
+    )
     return commands
 
 
@@ -568,7 +569,7 @@ def main(argv=None):
         print(f"{root} holds no nbgrader_config.py: --course names the course root", file=sys.stderr)
         return 2
     if args.report:
-        return status.instructor_report(State(root))
+        return class_view.instructor_report(State(root))
     setup_logging(root)
     # The hub stops its services with SIGTERM. Stopping at once is safe at any moment (the state file is
     # committed step by step, as after a kill -9), and the grading processes end within a second when
@@ -587,7 +588,7 @@ def main(argv=None):
         poller = threading.Thread(target=run, args=(service, args.poll, False, stop), daemon=True)
         poller.start()
         try:
-            serve_status_page(service)
+            serve_status_page(service, args.graders_group)
         finally:
             stop.set()
             poller.join()

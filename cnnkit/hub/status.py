@@ -1,21 +1,23 @@
-"""What a student sees of their attempts: the summary (for feedback headers) and the hub service's page.
+"""What the grading service shows a student: their own attempts, as a page and as the grading panel's JSON.
 
 ``student_summary`` reads the service's state (cnnkit.policy.ledger) and the policy; ``page`` renders one
-student's attempts as HTML (every value escaped). ``make_app`` is the page as a JupyterHub service:
-each request is authenticated by the hub (OAuth, jupyterhub.services.auth.HubOAuthenticated) and
-shows the logged-in user's own attempts only, at ``<JUPYTERHUB_SERVICE_PREFIX>`` (HTML) and
-``<prefix>api/status`` (JSON).
+student's attempts as HTML, ``as_json`` as the JSON the grading panel reads (docs/hub.md, "The grading
+panel"). The graders' view of the whole class is cnnkit.hub.class_view; the service's web application,
+which decides who sees what, is cnnkit.hub.site. Every value is HTML-escaped.
 """
 
 import datetime
+import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 
 from cnnkit.hub.feedback import PAGE, esc, points, summary_lines
-from cnnkit.ingest.exchange import printable
 from cnnkit.policy import rules
-from cnnkit.policy.ledger import as_time, now, scored_attempts
+from cnnkit.policy.ledger import GRADED_STATUSES, as_time, now, scored_attempts
+
+# The service is done with a submission: its feedback page is in the exchange (or is being placed, for one
+# not graded: the service decides first, then places the page saying why).
+FINISHED = ("released", "done", "refused", "failed")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class StudentSummary:
     max_score: float | None
     deadline: datetime.datetime | None
     rows: list = field(default_factory=list)
+    course_deadline: datetime.datetime | None = None  # the policy's, without the student's extension
+    late_penalty: dict | None = None  # {"per_day", "cap", "grace_minutes"}, None when lateness costs nothing
 
 
 # What a student is shown of each of their rows: not the secret (it is theirs, but no page needs it), nor the
@@ -36,8 +40,33 @@ class StudentSummary:
 STUDENT_FIELDS = ("name", "attempt", "submitted_at", "status", "score", "max_score", "penalty", "reason")
 
 
-def student_summary(state, policy, student, assignment, deadline=None, at=None):
-    """One student's StudentSummary. deadline: theirs, extension included (None: not shown)."""
+def feedback_id(name):
+    """A submission's id in the service's addresses: a digest of its exchange folder's name (which holds spaces,
+    '+' and a time, and is in part the student's choice)."""
+    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def feedback_url(prefix, row):
+    """The same-origin path of a submission's feedback page, or None while it has none (or without a prefix)."""
+    if prefix is None or row["status"] not in FINISHED or not row["secret"]:
+        return None
+    return f"{prefix}feedback/{feedback_id(row['name'])}"
+
+
+def late_rule(policy):
+    """The course's late penalty as the panel reads it, or None when a late submission loses nothing."""
+    if not policy.late_penalty_per_day:
+        return None
+    return {
+        "per_day": policy.late_penalty_per_day,
+        "cap": policy.late_penalty_cap,
+        "grace_minutes": policy.grace_minutes,
+    }
+
+
+def student_summary(state, policy, student, assignment, deadline=None, at=None, prefix=None):
+    """One student's StudentSummary. deadline: theirs, extension included (None: not shown); prefix: the
+    service's address, for each row's feedback_url (None: no links)."""
     rows = [row for row in state.rows(student=student) if row["assignment"] == assignment]
     counted = [row for row in rows if row["attempt"] is not None]
     times = [as_time(row["submitted_at"]) for row in counted]
@@ -54,8 +83,28 @@ def student_summary(state, policy, student, assignment, deadline=None, at=None):
         official=rules.official_attempt(policy.counts, scored_attempts(rows)),
         max_score=maxima[-1] if maxima else None,
         deadline=deadline,
-        rows=[{field: row[field] for field in STUDENT_FIELDS} for row in rows],
+        rows=[
+            {**{name: row[name] for name in STUDENT_FIELDS}, "feedback_url": feedback_url(prefix, row)} for row in rows
+        ],
+        course_deadline=policy.deadline_time(),
+        late_penalty=late_rule(policy),
     )
+
+
+def official_row(summary):
+    """The row of the summary's official attempt, or None."""
+    if summary.official is None:
+        return None
+    return next(
+        row for row in summary.rows if row["attempt"] == summary.official.number and row["status"] in GRADED_STATUSES
+    )
+
+
+def before_penalty(row):
+    """A graded row's score before its late penalty (nbgrader's own score: what the formgrader shows)."""
+    if row is None or row["score"] is None:
+        return None
+    return row["score"] + (row["penalty"] or 0.0)
 
 
 STATUS_WORDS = {
@@ -69,25 +118,43 @@ STATUS_WORDS = {
 }
 
 
+def status_words(row):
+    return STATUS_WORDS.get(row["status"], row["status"])
+
+
+def feedback_link(row):
+    url = row.get("feedback_url")
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener">open</a>' if url else ""
+
+
+def table(table_id, headers, rows):
+    """An HTML table: headers (texts), rows (lists of cells already escaped)."""
+    head = "".join(f"<th>{esc(header)}</th>" for header in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}" border="1" cellpadding="4"><tr>{head}</tr>{body}</table>'
+
+
 def page(summary, assignment):
     """The student's status page (HTML)."""
     lines = "".join(f"<li>{esc(line)}</li>" for line in summary_lines(summary))
-    rows = "".join(
-        "<tr>"
-        f"<td>{esc(row['attempt'] or '')}</td><td>{esc(row['submitted_at'][:19])} UTC</td>"
-        f"<td>{esc(STATUS_WORDS.get(row['status'], row['status']))}</td>"
-        f"<td>{esc(points(row['score']))}</td><td>{esc(points(row['penalty']) if row['penalty'] else '')}</td>"
-        f"<td>{esc(row['reason'])}</td>"
-        "</tr>"
+    rows = [
+        [
+            esc(row["attempt"] or ""),
+            f"{esc(row['submitted_at'][:19])} UTC",
+            esc(status_words(row)),
+            esc(points(row["score"])),
+            esc(points(row["penalty"]) if row["penalty"] else ""),
+            esc(row["reason"]),
+            feedback_link(row),
+        ]
         for row in summary.rows
-    )
+    ]
+    headers = ("Attempt", "Submitted", "Status", "Score", "Late penalty", "Why not graded", "Feedback")
     body = (
         f"<h1>{esc(assignment)}: your submissions</h1>"
         f'<div class="cnnkit-status" id="cnnkit-status"><ul>{lines}</ul></div>'
-        '<table id="cnnkit-attempts" border="1" cellpadding="4"><tr><th>Attempt</th><th>Submitted</th>'
-        "<th>Status</th><th>Score</th><th>Late penalty</th><th>Why not graded</th></tr>"
-        f"{rows}</table>"
-        "<p>Feedback: Assignments tab, Fetch Feedback.</p>"
+        f"{table('cnnkit-attempts', headers, rows)}"
+        "<p>Feedback: the link beside each submission (in JupyterLab: the Grading panel's Open feedback).</p>"
     )
     return PAGE.format(title=esc(f"{assignment}: your submissions"), body=body)
 
@@ -96,59 +163,4 @@ def as_json(summary):
     data = asdict(summary)
     return json.dumps(
         data, default=lambda value: rules.format_time(value) if isinstance(value, datetime.datetime) else str(value)
-    )
-
-
-def instructor_report(state):
-    """Print the instructor's table, one line per submission the service has seen; exit code 0.
-
-    What a student controls (names, reasons) is shown escaped (exchange.printable): nothing written to a
-    terminal moves its cursor. A failure of the service itself adds the exception's last line.
-    """
-    for row in state.rows():
-        score = "" if row["score"] is None else f"{row['score']:.2f}/{row['max_score']:g}"
-        line = (
-            f"{row['student'] or '-':<16} attempt {row['attempt'] or '-':<3} {row['status']:<9} {score:<14} "
-            f"{row['submitted_at'][:19]} {row['reason']}"
-        )
-        if row["error"]:
-            line += f" [service error: {row['error'].strip().splitlines()[-1]}]"
-        print(printable(line))
-    state.close()
-    return 0
-
-
-# ---------------------------------------------------------------- the hub service's web page
-
-
-def make_app(summary_of, assignment, prefix):
-    """A tornado app serving each logged-in hub user their own summary.
-
-    summary_of(student) -> StudentSummary, called per request (it reads the state file read-only).
-    """
-    from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
-    from tornado import web
-
-    class StatusPage(HubOAuthenticated, web.RequestHandler):
-        @web.authenticated
-        def get(self):
-            student = self.get_current_user()["name"]
-            self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-            self.set_header("Cache-Control", "no-store")
-            self.finish(page(summary_of(student), assignment))
-
-    class StatusJson(HubOAuthenticated, web.RequestHandler):
-        @web.authenticated
-        def get(self):
-            self.set_header("Content-Type", "application/json")
-            self.set_header("Cache-Control", "no-store")
-            self.finish(as_json(summary_of(self.get_current_user()["name"])))
-
-    return web.Application(
-        [
-            (prefix, StatusPage),
-            (prefix + "api/status", StatusJson),
-            (prefix + "oauth_callback", HubOAuthCallbackHandler),
-        ],
-        cookie_secret=os.urandom(32),
     )

@@ -85,7 +85,7 @@ def collect_outcomes(outputs, name, count) -> dict[int, CaseOutcome]:
 def read_outcome(outcome) -> CaseOutcome:
     """The outcome of one case as the checker writes it, rebuilt; or an unreadable outcome saying why.
 
-    An outcome is {"raised": {"type", "message"}} or {"skipped": text} or {"returned": encoded value},
+    An outcome is {"raised": {"type", "message", optional "where"}} or {"skipped": text} or {"returned": encoded value},
     with "seconds" and (for "returned") "changed" besides.
     """
     try:
@@ -106,6 +106,8 @@ def checked_outcome(outcome):
         raised = checked_dict(outcome["raised"], "the exception raised")
         error = {"type": checked_text(raised.get("type"), "the exception's type"), "message": ""}
         error["message"] = checked_text(raised.get("message", ""), "the exception's message")
+        if "where" in raised:  # the student's function it was raised in, when not the checked one (the checker's words)
+            error["where"] = checked_text(raised["where"], "the function the exception was raised in")
         return {"raised": error, **seconds}
     if "skipped" in outcome:
         return {"skipped": checked_text(outcome["skipped"], "the reason the case was skipped"), **seconds}

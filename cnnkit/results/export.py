@@ -7,9 +7,16 @@ core_score + optional_score = score (each part carries its share of the penalty)
 both; "extra_credit" both parts, out of the core's maximum; "not_graded" the core only (optional_score
 then shows what Part B earned, outside the score).
 Ids, names and emails are written through cnnkit.results.csv_cells (no cell can start a formula).
+
+Where: ``--to`` (default grades.csv); a relative path is taken in the course directory, whatever folder the
+command runs in (``destination``), and the log says where the file went. On a hub, a grader's terminal that
+started in their home would otherwise leave grades.csv there, where the other graders never see it.
 """
 
+from pathlib import Path
+
 from nbgrader.api import MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 
 from cnnkit.results import csv_cells
@@ -34,6 +41,16 @@ COLUMNS = [
 ]
 
 
+def destination(plugin, default):
+    """The file an export plugin writes: its --to, or default; a relative path in the course directory (the
+    ExportApp's CourseDirectory.root, else the one the plugin's configuration names)."""
+    path = Path(plugin.to or default).expanduser()
+    if path.is_absolute():
+        return path
+    coursedir = getattr(plugin.parent, "coursedir", None) or CourseDirectory(config=plugin.config)
+    return Path(coursedir.root).resolve() / path
+
+
 class PartsCsvExport(ExportPlugin):
     """One row per student and assignment; missing submissions score 0."""
 
@@ -43,8 +60,9 @@ class PartsCsvExport(ExportPlugin):
         return part_b.mode_in(self.config)
 
     def export(self, gradebook):
-        path = self.to or "grades.csv"
+        path = destination(self, "grades.csv")
         self.log.info("Exporting grades to %s (Part B: %s)", path, self.mode)
+        written = 0
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv_cells.SafeWriter(handle)
             writer.writerow(COLUMNS)
@@ -56,6 +74,8 @@ class PartsCsvExport(ExportPlugin):
                     if self.student and student.id not in self.student:
                         continue
                     writer.writerow(self.row(gradebook, assignment, student, maxima))
+                    written += 1
+        self.log.info("Wrote %d rows (one per student and assignment) to %s", written, path)
 
     def row(self, gradebook, assignment, student, maxima):
         """The CSV row of one student; maxima: totals.part_maxima() of the assignment."""

@@ -32,7 +32,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict, Enum
 
-from cnnkit.results import csv_cells, roster
+from cnnkit.results import csv_cells, export, roster
 from cnnkit.spec import part_b, totals
 
 
@@ -137,7 +137,7 @@ class LmsExport(ExportPlugin):
     # --- shared ---
 
     def export(self, gradebook):
-        path = self.to or self.default_file
+        path = export.destination(self, self.default_file)  # a relative --to: in the course directory
         try:
             head, body = self.rows(gradebook)
         except ExportError as error:

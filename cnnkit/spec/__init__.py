@@ -11,5 +11,5 @@
 - ``public_data``: builds public_cases.npz, what the student's self-check compares against.
 - ``parts``: which function is core and which optional; ``part_b``: the Part B policy (c.PartBPolicy.mode).
 - ``totals``: the scoring rule: sums per part, maxima, the late penalty, what the Part B policy counts.
-- ``figures``: the release's illustrations and the figure cells grading does not draw.
+- ``figures``: the release's pictures, drawn from the master's illustration cells; the live figure cells.
 """

@@ -1,10 +1,11 @@
 """Models of typical student mistakes, used to name the mistake in feedback.
 
-Each model takes the case's call arguments and returns the parts the mistaken
-function would return (part name -> array). When a student's output equals a
-model's output, the feedback names that mistake; its words are in
-``cnnkit.spec.table.MISTAKE_WORDS`` and ``cnnkit.spec.table.SPEC`` lists which
-function names which keys.
+Each model takes the case's call arguments and returns, per mistake key, the parts the mistaken
+function would return (part name -> array), or None when that slip would crash on these inputs
+instead of returning (its error names it then: cnn_checks._ERROR_HINTS). A key left out does not
+apply to these inputs (another mode). When a student's output equals a model's output, the
+feedback names that mistake; its words are in ``cnnkit.spec.table.MISTAKE_WORDS`` and
+``cnnkit.spec.table.SPEC`` lists which function names which keys.
 """
 
 import numpy as np
@@ -21,13 +22,20 @@ def _other_mode(mode):
 
 
 def zero_pad_mistakes(X, pad):
-    return {
-        "pad_not_applied": {"X_pad": X},
-        "pad_all_axes": {"X_pad": np.pad(X, pad)},
-        "pad_wrong_axes": {"X_pad": np.pad(X, ((pad, pad), (pad, pad), (0, 0), (0, 0)))},
-        "pad_one_side": {"X_pad": np.pad(X, ((0, 0), (0, pad), (0, pad), (0, 0)))},
-        "pad_doubled": {"X_pad": ref.zero_pad(X, 2 * pad)},
+    none, both = (0, 0), (pad, pad)
+    widths = {
+        "pad_all_axes": (both, both, both, both),
+        "pad_wrong_axes": (both, both, none, none),
+        "pad_batch_axis": (both, both, both, none),
+        "pad_channel_axis": (none, both, both, both),
+        "pad_one_side": (none, (0, pad), (0, pad), none),
+        "pad_before_only": (none, (pad, 0), (pad, 0), none),
+        "pad_height_only": (none, both, none, none),
+        "pad_width_only": (none, none, both, none),
     }
+    found = {"pad_not_applied": {"X_pad": X}, "pad_doubled": {"X_pad": ref.zero_pad(X, 2 * pad)}}
+    found.update({key: {"X_pad": np.pad(X, width)} for key, width in widths.items()})
+    return found
 
 
 def conv_single_step_mistakes(a_slice_prev, W, b):
@@ -38,6 +46,7 @@ def conv_single_step_mistakes(a_slice_prev, W, b):
         "bias_per_element": {"Z": np.asarray(float(np.sum(products + b)))},
         "product_not_summed": {"Z": products + bias},
         "mean_instead_of_sum": {"Z": np.asarray(float(np.mean(products)) + bias)},
+        "activation_applied": {"Z": np.asarray(max(float(np.sum(products)) + bias, 0.0))},
     }
 
 
@@ -60,7 +69,7 @@ def conv_forward_mistakes(A_prev, W, b, hparameters):
 
 
 def pool_forward_loop(A_prev, f, mode, shape, step, size):
-    """Pooled output of the given shape from size x size windows stepping by step (None if one is empty)."""
+    """Pooled output of the given shape from size x size windows stepping by step (None: one is empty, a crash)."""
     reduce = np.max if mode == "max" else np.mean
     A = np.zeros(shape)
     for i in range(shape[0]):
@@ -90,13 +99,19 @@ def pool_forward_mistakes(A_prev, hparameters, mode="max"):
         found["max_from_zero"] = {"A": np.maximum(A, 0.0)}
     if f > 1:
         found["window_one_short"] = pool_forward_loop(A_prev, f, mode, A.shape, step=stride, size=f - 1)
-    return {key: parts for key, parts in found.items() if parts is not None}
+    return found
 
 
-def conv_backward_loop(dZ, cache, accumulate=True, stride_in_index=True, unpad=True, dW_from_padded=True, flip=False):
-    """A loop-based conv_backward with switches for the classic slips."""
+def conv_backward_loop(
+    dZ, cache, accumulate=True, stride_in_index=True, unpad=True, dW_from_padded=True, flip=False, size=None
+):
+    """A loop-based conv_backward with switches for the classic slips (None: the slip would crash here).
+
+    size: the windows' size, f unless a slip makes them smaller.
+    """
     A_prev, W, b, hparameters = cache
     f, pad = W.shape[0], hparameters["pad"]
+    size = f if size is None else size
     stride = hparameters["stride"] if stride_in_index else 1
     m, n_H, n_W, n_C = dZ.shape
     A_pad = ref.zero_pad(A_prev, pad)
@@ -108,9 +123,9 @@ def conv_backward_loop(dZ, cache, accumulate=True, stride_in_index=True, unpad=T
             for w in range(n_W):
                 for c in range(n_C):
                     r, s = h * stride, w * stride
-                    window = source[i, r : r + f, s : s + f, :]
+                    window = source[i, r : r + size, s : s + size, :]
                     if window.shape != W.shape[:3]:
-                        return None  # this slip would crash, not return
+                        return None  # a window of another shape than the filter's: numpy refuses to add them
                     g = dZ[i, h, w, c]
                     if accumulate:
                         dA_pad[i, r : r + f, s : s + f, :] += W_used[:, :, :, c] * g
@@ -131,6 +146,7 @@ def conv_backward_mistakes(dZ, cache):
         "dA_padded": {"unpad": False},
         "dW_from_unpadded": {"dW_from_padded": False},
         "filter_flipped": {"flip": True},
+        "window_one_short": {"size": cache[1].shape[0] - 1},
     }
     found = {key: conv_backward_loop(dZ, cache, **switches) for key, switches in variants.items()}
     dA_prev, dW, db = ref.conv_backward(dZ, cache)
@@ -139,7 +155,7 @@ def conv_backward_mistakes(dZ, cache):
     last_only = np.zeros_like(dA_prev)
     last_only[-1] = dA_prev[-1]
     found["unpad_outside_loop"] = {"dA_prev": last_only}
-    return {key: parts for key, parts in found.items() if parts is not None}
+    return found
 
 
 def create_mask_from_window_mistakes(x):
@@ -170,10 +186,15 @@ def pool_backward_loop(
     use_mask=True,
     mask_channel=None,
     share=True,
+    size=None,
 ):
-    """A loop-based pool_backward with switches for the classic slips."""
+    """A loop-based pool_backward with switches for the classic slips (None: the slip would crash here).
+
+    size: the windows' size, f unless a slip makes them smaller (the share of an average is still f x f).
+    """
     A_prev, hparameters = cache
     f = hparameters["f"]
+    size = f if size is None else size
     stride = hparameters["stride"] if stride_in_index else 1
     m, n_H, n_W, n_C = dA.shape
     dA_prev = np.zeros(A_prev.shape)
@@ -182,16 +203,19 @@ def pool_backward_loop(
             for w in range(n_W):
                 for c in range(n_C):
                     r, s = h * stride, w * stride
-                    window = A_prev[i, r : r + f, s : s + f, c if mask_channel is None else mask_channel]
+                    window = A_prev[i, r : r + size, s : s + size, c if mask_channel is None else mask_channel]
                     if mode == "max":
                         part = (window == window.max()) if use_mask else np.ones_like(window)
                         part = part * dA[i, h, w, c]
                     else:
                         part = np.full((f, f), dA[i, h, w, c] / (f * f if share else 1))
+                    target = dA_prev[i, r : r + size, s : s + size, c]
+                    if target.shape != part.shape:
+                        return None  # numpy refuses to add arrays of these shapes
                     if accumulate:
-                        dA_prev[i, r : r + f, s : s + f, c] += part
+                        target += part
                     else:
-                        dA_prev[i, r : r + f, s : s + f, c] = part
+                        target[...] = part
     return {"dA_prev": dA_prev}
 
 
@@ -200,6 +224,7 @@ def pool_backward_mistakes(dA, cache, mode="max"):
         f"mode_swapped_{mode}": {"dA_prev": ref.pool_backward(dA, cache, _other_mode(mode))},
         "assign_not_accumulate": pool_backward_loop(dA, cache, mode, accumulate=False),
         "window_not_strided": pool_backward_loop(dA, cache, mode, stride_in_index=False),
+        "window_one_short": pool_backward_loop(dA, cache, mode, size=cache[1]["f"] - 1),
     }
     if mode == "max":
         found["mask_ignored"] = pool_backward_loop(dA, cache, mode, use_mask=False)

@@ -4,9 +4,10 @@ The instructor sets it in one place, the course's nbgrader_config.py::
 
     c.PartBPolicy.mode = "extra_credit"   # or "required" (the default) or "not_graded"
 
-Everything else follows that setting: the sentence the release states (``statement``, written into
-the notebook by ``make release``), the students' self-checks (public_cases.npz carries the mode),
-the autograde and feedback steps (cnnkit.grading.part_policy) and every total (cnnkit.spec.totals).
+Everything else follows that setting: the sentences the release states (``statement`` and the
+``CHECKLISTS`` line before submitting, written into the notebook by ``make release``), the students'
+self-checks (public_cases.npz carries the mode), the autograde and feedback steps
+(cnnkit.grading.part_policy) and every total (cnnkit.spec.totals).
 
 The default is "required": nbgrader's own total (every check cell's points, 150) is then the grade,
 so the kit reports exactly what nbgrader reports, and no grade changes silently when the kit is
@@ -68,6 +69,23 @@ STATEMENTS = {
         "**Part B is not graded in this course.** Your grade is out of the {core} points of Part A. Do Part B "
         "to learn how the layers learn: its self-checks still tell you whether your answers are right, and if "
         'you leave it out they say "not attempted (optional)".'
+    ),
+}
+
+
+# What the notebook's "Done" section asks of Part B before a submission (the cell tagged part_b_checklist).
+CHECKLISTS = {
+    "required": (
+        '**Part B counts in this course.** Its check cells must print "all ... public checks passed" too: a Part '
+        'B function you leave out says "not implemented yet" and scores 0.'
+    ),
+    "extra_credit": (
+        "**Part B is extra credit in this course.** For a Part B function you left out, its check cell says "
+        '"not attempted (optional)": that costs you nothing.'
+    ),
+    "not_graded": (
+        "**Part B is not graded in this course.** For a Part B function you left out, its check cell says "
+        '"not attempted (optional)": that costs you nothing.'
     ),
 }
 

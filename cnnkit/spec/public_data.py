@@ -29,8 +29,8 @@ def public_arrays(spec=SPEC, master=course.MASTER, mode=None):
     """Flat name -> array mapping.
 
     '<function>/<case>/expected/<part>', '<function>/<case>/mistake/<key>/<part>', and the words of
-    each mistake named there: 'mistake/<key>/what' and 'mistake/<key>/hint' (0-d unicode arrays);
-    then course_facts().
+    each mistake named there: 'mistake/<key>/what', 'mistake/<key>/hint' and 'mistake/<key>/line' (the
+    exact line, shown on request; 0-d unicode arrays); then course_facts().
     """
     arrays = course_facts(master, mode)
     for name, row in spec.items():
@@ -41,8 +41,8 @@ def public_arrays(spec=SPEC, master=course.MASTER, mode=None):
             for key, mistake in row.known_mistakes(args, kwargs).items():
                 for part, value in mistake["parts"].items():
                     arrays[f"{name}/{index}/mistake/{key}/{part}"] = np.asarray(value)
-                arrays[f"mistake/{key}/what"] = np.asarray(mistake["what"])
-                arrays[f"mistake/{key}/hint"] = np.asarray(mistake["hint"])
+                for word in ("what", "hint", "line"):
+                    arrays[f"mistake/{key}/{word}"] = np.asarray(mistake[word])
     return arrays
 
 

@@ -22,7 +22,8 @@ CHECKS = course.load_checks()  # the instructor's copy, never a student's
 class Mistake:
     key: str
     what: str  # what it looks like happened, completing "Looks like ..."
-    hint: str  # how to fix it
+    hint: str  # how to fix it: the idea, or the figure to look at
+    line: str = ""  # the exact code, shown only on request ("show me"); "" when the hint says it all
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,18 @@ class FunctionSpec:
     def known_mistakes(self, args, kwargs):
         """The mistakes whose output differs from the right answer on these inputs, as judge() takes them.
 
-        key -> {"what", "hint", "parts": {part: array}}
+        key -> {"what", "hint", "line", "parts": {part: array}}. A mistake whose model says it would crash on
+        these inputs (None) is left out: a crash is named by its error (cnn_checks._ERROR_HINTS).
         """
         right = self.expected_parts(args, kwargs)
         found = {}
         for key, parts in self.model(*args, **kwargs).items():
+            if parts is None:
+                continue
             if any(_differs(np.asarray(right[part]), np.asarray(value)) for part, value in parts.items()):
                 arrays = {part: np.asarray(value) for part, value in parts.items()}
-                found[key] = {"what": self.mistakes[key].what, "hint": self.mistakes[key].hint, "parts": arrays}
+                words = self.mistakes[key]
+                found[key] = {"what": words.what, "hint": words.hint, "line": words.line, "parts": arrays}
         return found
 
 
@@ -70,162 +75,258 @@ def _differs(a, b):
     return a.shape != b.shape or not np.allclose(a, b)
 
 
+# key -> (what it looks like happened, the hint: the idea or the figure to look at, the line: the exact code).
+# The hint comes first; the line is the "show me" step (cnn_checks: hint(name), or the same slip again), and
+# may be "" where the hint already says all there is.
 MISTAKE_WORDS = {
     # zero_pad
     "pad_not_applied": (
         "the padding was not added",
-        "Return the padded copy, e.g. from np.pad with pad_width ((0, 0), (pad, pad), (pad, pad), (0, 0)).",
+        "zero_pad returns a new, bigger array: X with a frame of pad zeros around every image (figure: padding an image).",
+        'X_pad = np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="constant", constant_values=0)',
     ),
     "pad_all_axes": (
         "the examples and channels axes were padded too",
-        "Pad only axes 1 and 2 (height and width); use (0, 0) for axes 0 and 3.",
+        "Only height and width get zeros: np.pad pads every axis it is given a (before, after) pair for, and "
+        "(0, 0) leaves an axis alone.",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
     ),
     "pad_wrong_axes": (
         "the wrong axes were padded (the examples axis instead of the width)",
-        "X is (m, n_H, n_W, n_C): the pad widths are ((0, 0), (pad, pad), (pad, pad), (0, 0)), one pair per axis.",
+        "X is (m, n_H, n_W, n_C): np.pad takes one (before, after) pair per axis, in that order, and only n_H "
+        "and n_W are padded.",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
+    ),
+    "pad_batch_axis": (
+        "the examples axis (m) was padded too",
+        "Padding the first axis invents whole images of zeros: the batch keeps its m examples, and only height "
+        "and width get a frame.",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
+    ),
+    "pad_channel_axis": (
+        "the channel axis (n_C) was padded too",
+        "Padding the last axis invents channels of zeros: every image keeps its n_C channels, and only height "
+        "and width get a frame.",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
     ),
     "pad_one_side": (
-        "only one side of height and width was padded",
-        "Each padded axis needs (pad, pad): pad rows/columns before and after.",
+        "zeros were added after the image only (below and to the right)",
+        "The frame goes all around: pad zeros before *and* after, on height and on width.",
+        "(pad, pad) for axes 1 and 2: ((0, 0), (pad, pad), (pad, pad), (0, 0))",
+    ),
+    "pad_before_only": (
+        "zeros were added before the image only (above and to the left)",
+        "The frame goes all around: pad zeros before *and* after, on height and on width.",
+        "(pad, pad) for axes 1 and 2: ((0, 0), (pad, pad), (pad, pad), (0, 0))",
+    ),
+    "pad_height_only": (
+        "only the height was padded, not the width",
+        "Both spatial axes get the frame: height (axis 1) and width (axis 2).",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
+    ),
+    "pad_width_only": (
+        "only the width was padded, not the height",
+        "Both spatial axes get the frame: height (axis 1) and width (axis 2).",
+        "pad_width = ((0, 0), (pad, pad), (pad, pad), (0, 0))",
     ),
     "pad_doubled": (
         "2 * pad was added on each side",
-        "pad is the number of zeros on *each* side, so use (pad, pad), not (2 * pad, 2 * pad).",
+        "pad is the number of zeros on *each* side, so each side gets pad, and the size grows by 2 * pad in all.",
+        "(pad, pad), not (2 * pad, 2 * pad)",
     ),
     # conv_single_step (and conv_forward)
-    "bias_missing": ("the bias b was not added", "Add the bias once to every output value."),
+    "bias_missing": ("the bias b was not added", "Add the bias once to every output value.", ""),
     "bias_per_element": (
         "the bias was added to every element before summing",
-        "Sum a_slice_prev * W first, then add b once.",
+        "The bias is added once, to the sum, not to each of the products (figure: one step, in numbers).",
+        "Z = np.sum(a_slice_prev * W) + b.item()",
     ),
     "product_not_summed": (
         "the element-wise product was returned without summing it",
-        "np.sum(...) turns the window product into a single number.",
+        "One step gives one number: all the products of the window and the filter, added up (figure: one "
+        "step, in numbers).",
+        "Z = np.sum(a_slice_prev * W) + b.item()",
     ),
     "mean_instead_of_sum": (
         "the products were averaged (np.mean) instead of summed",
-        "Z is the sum of a_slice_prev * W (np.sum), plus b.",
+        "Z is the sum of the products, plus b (the formula of section 2), not their mean.",
+        "Z = np.sum(a_slice_prev * W) + b.item()",
     ),
     # conv_forward and pool_forward
     "stride_ignored": (
         "the stride was ignored",
-        "Window (h, w) starts at row h * stride and column w * stride, and the output size divides by stride.",
+        "Windows start stride rows (and columns) apart, and the output size divides by stride: see the figures "
+        "where the filter stops, and the window's corners.",
+        "vert_start = h * stride, horiz_start = w * stride; n_H = (n_H_prev - f + 2 * pad) // stride + 1 "
+        "(no pad in pooling)",
     ),
     "window_not_strided": (
         "the windows move by 1 instead of by stride",
-        "vert_start = h * stride and horiz_start = w * stride (you have the right output size already).",
+        "Your output size is right, but window h + 1 starts only 1 row below window h: it starts stride rows "
+        "below it (figure: the window's corners).",
+        "vert_start = h * stride and horiz_start = w * stride",
     ),
     "padding_ignored": (
         "the input was not padded before the windows were taken",
         "Pad A_prev with zero_pad first, count 2 * pad in the output size, and take every slice from the padded array.",
+        "A_prev_pad = zero_pad(A_prev, pad), then a_prev_pad = A_prev_pad[i]",
     ),
     "filter_not_selected": (
         "every output channel used the same filter",
-        "For output channel c use W[:, :, :, c] and b[:, :, :, c].",
+        "Filter c makes output channel c (figure: the layer as volumes): each channel needs its own filter "
+        "and its own bias.",
+        "conv_single_step(a_slice_prev, W[:, :, :, c], b[:, :, :, c])",
     ),
     "bias_not_selected": (
         "every output channel got the first filter's bias",
-        "Output channel c adds its own bias b[:, :, :, c].",
+        "Filter c makes output channel c, with its own bias (figure: the layer as volumes).",
+        "b[:, :, :, c] for output channel c",
     ),
     "output_one_short": (
         "the output is one row and one column short (the + 1 of the size formula is missing)",
-        "n_H = floor((n_H_prev - f + 2 * pad) / stride) + 1: the first window counts too.",
+        "Count the windows: the first window counts too, so the formula ends in + 1.",
+        "n_H = (n_H_prev - f + 2 * pad) // stride + 1 (no pad in pooling)",
     ),
     "mode_swapped_max": (
         "mode 'max' was handled like 'average'",
         "Check the branches on mode: 'max' takes the maximum of the window (and, backward, routes dA through the mask).",
+        "",
     ),
     "mode_swapped_average": (
         "mode 'average' was handled like 'max'",
         "Check the branches on mode: 'average' takes the mean of the window (and, backward, shares dA evenly).",
+        "",
     ),
     "pooled_across_channels": (
         "the window was pooled across all channels at once",
-        "Pool each channel separately: A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c].",
+        "Pooling never mixes channels: channel c of the output summarises channel c of the window alone.",
+        "A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c]",
     ),
     "stride_as_f": (
         "the window stepped by f instead of stride",
-        "Use hparameters['stride'] for the step; f is only the window size.",
+        "The step between windows is hparameters['stride']; f is only the window's size (here they differ).",
+        "vert_start = h * stride and horiz_start = w * stride",
     ),
     "window_one_short": (
         "the windows are one row and one column too small",
-        "A window is f x f: vert_end = vert_start + f (Python slices stop before the end index).",
-    ),
-    # backward passes
-    "assign_not_accumulate": (
-        "a gradient was assigned with = where it must be accumulated with +=",
-        "Overlapping windows, examples and filters each add their share: use +=.",
-    ),
-    "dA_padded": (
-        "dA_prev still has the padding",
-        "Cut the padding off at the end: da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :] "
-        "(da_prev_pad[pad:-pad, pad:-pad, :] is empty when pad == 0).",
-    ),
-    "dW_from_unpadded": ("dW used windows of the unpadded A_prev", "Take a_slice from a_prev_pad, the padded example."),
-    "filter_flipped": (
-        "the filter was flipped (turned by 180 degrees)",
-        "In the loop form no flip is needed: window (h, w) of da_prev_pad gets W[:, :, :, c] * dZ[i, h, w, c].",
-    ),
-    "divided_by_m": (
-        "the gradients were divided by m, the number of examples",
-        "dA_prev, dW and db are plain sums over the examples; any 1/m belongs to the cost, not to this layer.",
-    ),
-    "unpad_outside_loop": (
-        "only the last example's dA_prev was filled in",
-        "Copy da_prev_pad (without its padding) into dA_prev[i] inside the loop over i.",
-    ),
-    # create_mask_from_window
-    "min_instead_of_max": ("the mask marks the minimum", "Compare with np.max(x)."),
-    "max_per_column": (
-        "the mask marks the maximum of each column",
-        "Take the maximum of the whole window: np.max(x) without an axis.",
-    ),
-    "max_per_row": (
-        "the mask marks the maximum of each row",
-        "Take the maximum of the whole window: np.max(x) without an axis.",
-    ),
-    # distribute_value
-    "not_divided": ("dz was copied instead of shared", "Each of the rows * cols cells gets dz / (rows * cols)."),
-    "divided_by_one_side": ("dz was divided by one side only", "Divide by rows * cols, the number of cells."),
-    "divided_by_sum": ("dz was divided by rows + cols", "Divide by rows * cols, the number of cells."),
-    "floor_division": (
-        "floor division (//) was used",
-        "Use true division: dz / (rows * cols); // rounds down to a whole number.",
-    ),
-    # pool_backward
-    "mask_ignored": (
-        "the whole window got the gradient in max mode",
-        "Multiply dA[i, h, w, c] by the mask of the window: only the max receives it.",
-    ),
-    "average_not_shared": (
-        "in average mode every cell of the window got the whole gradient",
-        "Share it: distribute_value(dA[i, h, w, c], (f, f)) gives each cell dA / (f * f).",
-    ),
-    "mask_wrong_channel": (
-        "the mask was taken from the wrong channel of A_prev",
-        "The mask of output channel c comes from channel c: A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c].",
-    ),
-    # values: signs, types
-    "max_from_zero": (
-        "the maximum started at 0, so a window whose values are all negative gave 0",
-        "Take the window's own maximum, np.max(a_prev_slice); a running maximum starts at -np.inf, not 0.",
-    ),
-    "kept_dz_type": (
-        "the result took the type of dz, so a whole-number dz lost the fraction of its share",
-        "Build a float array: np.ones(shape) * average or np.full(shape, dz / (rows * cols)).",
+        "A window is f rows by f columns, and a Python slice a[start:end] stops *before* end (figure: the window's "
+        "corners).",
+        "vert_end = vert_start + f and horiz_end = horiz_start + f",
     ),
     "activation_applied": (
         "negative results were replaced by 0 (an activation such as ReLU was applied)",
         "This step is linear: return the sum plus the bias as it is; the activation is a separate layer.",
+        "",
+    ),
+    "max_from_zero": (
+        "the maximum started at 0, so a window whose values are all negative gave 0",
+        "The maximum of a window is one of its own values, even when they are all negative.",
+        "np.max(a_prev_slice) (a running maximum starts at -np.inf, not 0)",
+    ),
+    # backward passes
+    "assign_not_accumulate": (
+        "a gradient was assigned with = where it must be accumulated with +=",
+        "Overlapping windows, examples and filters each add their share: every contribution is added to what is "
+        "there, as the sums of section 5 say.",
+        "+= in place of =",
+    ),
+    "dA_padded": (
+        "dA_prev still has the padding",
+        "dA_prev has A_prev's shape: the frame of zeros was no input of the layer, so cut it off at the end "
+        "(careful: a[pad:-pad] is empty when pad == 0).",
+        "dA_prev[i, :, :, :] = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]",
+    ),
+    "dW_from_unpadded": (
+        "dW used windows of the unpadded A_prev",
+        "dW reads the same windows as the forward pass, and those were cut from the padded input.",
+        "a_slice = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]",
+    ),
+    "filter_flipped": (
+        "the filter was flipped (turned by 180 degrees)",
+        "In the loop form no flip is needed: each window of da_prev_pad gets the filter as it is, times the "
+        "gradient of its output.",
+        "da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:, :, :, c] * dZ[i, h, w, c]",
+    ),
+    "divided_by_m": (
+        "the gradients were divided by m, the number of examples",
+        "dA_prev, dW and db are plain sums over the examples; any 1/m belongs to the cost, not to this layer.",
+        "",
+    ),
+    "unpad_outside_loop": (
+        "only the last example's dA_prev was filled in",
+        "Every example i gets its own dA_prev[i]: fill it inside the loop over i.",
+        "",
+    ),
+    # create_mask_from_window
+    "min_instead_of_max": (
+        "the mask marks the minimum",
+        "The gradient goes to the entry that won the max pooling: the largest one.",
+        "mask = (x == np.max(x))",
+    ),
+    "max_per_column": (
+        "the mask marks the maximum of each column",
+        "One window has one maximum: the largest entry of the whole window, not one per column.",
+        "np.max(x), without an axis",
+    ),
+    "max_per_row": (
+        "the mask marks the maximum of each row",
+        "One window has one maximum: the largest entry of the whole window, not one per row.",
+        "np.max(x), without an axis",
+    ),
+    # distribute_value
+    "not_divided": ("dz was copied instead of shared", "Each of the rows * cols cells gets dz / (rows * cols).", ""),
+    "divided_by_one_side": ("dz was divided by one side only", "Divide by rows * cols, the number of cells.", ""),
+    "divided_by_sum": ("dz was divided by rows + cols", "Divide by rows * cols, the number of cells.", ""),
+    "floor_division": (
+        "floor division (//) was used",
+        "Use true division: // rounds down to a whole number.",
+        "dz / (rows * cols)",
+    ),
+    "kept_dz_type": (
+        "the result took the type of dz, so a whole-number dz lost the fraction of its share",
+        "The shares are fractions even when dz is a whole number: build an array of floats.",
+        "np.ones(shape) * (dz / (rows * cols))",
+    ),
+    # pool_backward
+    "mask_ignored": (
+        "the whole window got the gradient in max mode",
+        "Only the entry that won the max receives the gradient: that is what the mask is for (figure: "
+        "pooling gradients).",
+        "mask * dA[i, h, w, c]",
+    ),
+    "average_not_shared": (
+        "in average mode every cell of the window got the whole gradient",
+        "In average mode every cell contributed 1 / (f * f) of the output, so each gets that share of the gradient "
+        "(figure: pooling gradients).",
+        "distribute_value(dA[i, h, w, c], (f, f))",
+    ),
+    "mask_wrong_channel": (
+        "the mask was taken from the wrong channel of A_prev",
+        "The max of output channel c was taken in channel c of the window: its mask comes from there too.",
+        "create_mask_from_window(A_prev[i, vert_start:vert_end, horiz_start:horiz_end, c])",
     ),
 }
 
 # function -> (part, the keys of MISTAKE_WORDS its model names)
 _ROWS = {
-    "zero_pad": ("core", ("pad_not_applied", "pad_all_axes", "pad_wrong_axes", "pad_one_side", "pad_doubled")),
+    "zero_pad": (
+        "core",
+        (
+            "pad_not_applied",
+            "pad_all_axes",
+            "pad_wrong_axes",
+            "pad_batch_axis",
+            "pad_channel_axis",
+            "pad_one_side",
+            "pad_before_only",
+            "pad_height_only",
+            "pad_width_only",
+            "pad_doubled",
+        ),
+    ),
     "conv_single_step": (
         "core",
-        ("bias_missing", "bias_per_element", "product_not_summed", "mean_instead_of_sum"),
+        ("bias_missing", "bias_per_element", "product_not_summed", "mean_instead_of_sum", "activation_applied"),
     ),
     "conv_forward": (
         "core",
@@ -264,6 +365,7 @@ _ROWS = {
             "filter_flipped",
             "divided_by_m",
             "unpad_outside_loop",
+            "window_one_short",
         ),
     ),
     "create_mask_from_window": ("optional", ("min_instead_of_max", "max_per_column", "max_per_row")),
@@ -278,6 +380,7 @@ _ROWS = {
             "mode_swapped_average",
             "assign_not_accumulate",
             "window_not_strided",
+            "window_one_short",
             "mask_ignored",
             "mask_wrong_channel",
             "average_not_shared",

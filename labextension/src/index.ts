@@ -4,7 +4,8 @@
  * A student sees, without reloading, where their latest submission stands (being graded, graded with
  * its score, or not graded and why), their official score, attempts left, deadline and next graded
  * attempt, and can get the assignment, submit it (warned first when it matters) and open the feedback.
- * The panel opens by itself on the student's first start; `make hub` switches it off for graders.
+ * The panel opens by itself on the student's first start, with nbgrader's assignment list beside it; `make hub`
+ * switches it off for graders.
  */
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -26,7 +27,13 @@ export const commandIDs = {
   submit: 'cnnkit-grading:submit'
 };
 
-/** On the student's first start, the panel rather than an empty file browser (later: as they left it). */
+/** nbgrader's own list of the course's assignments (released, fetched, submitted), in the main area. */
+const NBGRADER_ASSIGNMENT_LIST = 'nbgrader:open-assignment-list';
+
+/**
+ * On the student's first start, the panel and nbgrader's assignment list rather than an empty file browser
+ * and the Launcher (later: as they left it). Both are where the assignment is fetched from.
+ */
 async function openOnFirstStart(app: JupyterFrontEnd, state: IStateDB | null): Promise<void> {
   await app.restored;
   if (state) {
@@ -36,6 +43,9 @@ async function openOnFirstStart(app: JupyterFrontEnd, state: IStateDB | null): P
     await state.save(OPENED_ONCE, true);
   }
   app.shell.activateById(PANEL_ID);
+  if (app.commands.hasCommand(NBGRADER_ASSIGNMENT_LIST)) {
+    await app.commands.execute(NBGRADER_ASSIGNMENT_LIST);
+  }
 }
 
 /** Save every open document with unsaved changes (nbgrader submits the files as saved on disk). */

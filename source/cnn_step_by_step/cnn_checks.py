@@ -7,6 +7,8 @@ from seeds, runs your functions on them and explains what went wrong.
   public_cases.npz (the expected outputs), prints what it found and raises
   ``CheckFailed`` (an AssertionError shown as its message alone) when a case fails.
   More cases, hidden from you, run when the notebook is graded.
+- A failing check gives a hint: the idea behind the slip it recognises. ``hint(name)``
+  then shows the exact line to look at (so does the same slip failing again).
 - At grading time, ``grade(name, function, hidden_cases)`` only *collects* what your
   function returns on the public and hidden cases. The verdict is reached outside
   your kernel, by the grading process, with its own reference implementation.
@@ -17,6 +19,8 @@ import contextlib
 import os
 import re
 import time
+import traceback
+import types
 import warnings
 
 import numpy as np
@@ -25,6 +29,7 @@ RESULT_MIME = "application/vnd.cnnkit.result+json"
 PUBLIC_DATA = "public_cases.npz"
 TIME_BUDGET_SECONDS = 20  # per function in grade(): cases after it are not run (the grading time limit)
 RTOL, ATOL = 1e-6, 1e-8
+MAX_NESTING = 16  # levels of a returned value that are encoded; deeper ones are described, not encoded
 
 # ---------------------------------------------------------------- the functions and their cases
 
@@ -155,6 +160,7 @@ FUNCTIONS = {
         "public": [
             {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
             {"seed": 103, "m": 2, "n_H": 5, "n_W": 6, "n_C_prev": 2, "n_C": 3, "f": 3, "pad": 1, "stride": 1},
+            {"seed": 106, "m": 2, "n_H": 6, "n_W": 7, "n_C_prev": 2, "n_C": 3, "f": 3, "pad": 1, "stride": 2},
         ],
     },
     "pool_forward": {
@@ -168,6 +174,9 @@ FUNCTIONS = {
         "public": [
             {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "max"},
             {"legacy_seed": 1, "shape": (2, 4, 4, 3), "f": 3, "stride": 2, "mode": "average"},
+            {"seed": 107, "shape": (2, 5, 7, 2), "f": 3, "stride": 2, "mode": "max"},
+            {"seed": 107, "shape": (2, 5, 7, 2), "f": 3, "stride": 2, "mode": "average"},
+            {"seed": 108, "shape": (1, 4, 6, 2), "f": 2, "stride": 2, "mode": "max", "offset": -10.0},
         ],
     },
     "conv_backward": {
@@ -179,6 +188,7 @@ FUNCTIONS = {
         "public": [
             {"legacy_seed": 1, "m": 10, "n_H": 4, "n_W": 4, "n_C_prev": 3, "n_C": 8, "f": 2, "pad": 2, "stride": 2},
             {"seed": 51, "m": 1, "n_H": 4, "n_W": 4, "n_C_prev": 1, "n_C": 1, "f": 2, "pad": 0, "stride": 1},
+            {"seed": 109, "m": 2, "n_H": 5, "n_W": 6, "n_C_prev": 2, "n_C": 3, "f": 3, "pad": 1, "stride": 2},
         ],
     },
     "create_mask_from_window": {
@@ -197,7 +207,7 @@ FUNCTIONS = {
             + (f", dz={case['dz']}" if "dz" in case else "")
             + (f", dz={case['whole_dz']} (an int)" if "whole_dz" in case else "")
         ),
-        "public": [{"dz": 2.0, "shape": (2, 2)}, {"seed": 105, "shape": (3, 4)}],
+        "public": [{"dz": 2, "shape": (2, 2)}, {"seed": 105, "shape": (3, 4)}, {"whole_dz": -7, "shape": (3, 4)}],
     },
     "pool_backward": {
         "arguments": ("dA", "cache"),
@@ -208,6 +218,8 @@ FUNCTIONS = {
         "public": [
             {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "max"},
             {"legacy_seed": 1, "shape": (5, 5, 3, 2), "f": 2, "stride": 1, "mode": "average"},
+            {"seed": 110, "shape": (2, 5, 7, 2), "f": 3, "stride": 2, "mode": "max"},
+            {"seed": 110, "shape": (2, 5, 7, 2), "f": 3, "stride": 2, "mode": "average"},
         ],
     },
 }
@@ -251,8 +263,10 @@ def _short_repr(value):
     return text[:200]
 
 
-def encode(value):
-    """A JSON-able description of a returned value (arrays as raw bytes)."""
+def encode(value, depth=0):
+    """A JSON-able description of a returned value (arrays as raw bytes), nested at most MAX_NESTING levels."""
+    if depth > MAX_NESTING:
+        return {"kind": "other", "type": type(value).__name__, "repr": f"(nested more than {MAX_NESTING} levels deep)"}
     if type(value) is np.ndarray and value.dtype.kind in "biuf":
         data = value.copy(order="C")  # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
         raw = base64.b64encode(data.tobytes()).decode("ascii")
@@ -270,9 +284,9 @@ def encode(value):
         except (ValueError, TypeError, OverflowError):
             pass
     if type(value) in (tuple, list):
-        return {"kind": type(value).__name__, "items": [encode(item) for item in value]}
+        return {"kind": type(value).__name__, "items": [encode(item, depth + 1) for item in value]}
     if type(value) is dict:
-        return {"kind": "dict", "items": {str(k): encode(v) for k, v in value.items()}}
+        return {"kind": "dict", "items": {_str_of(k)[:200]: encode(v, depth + 1) for k, v in value.items()}}
     return {"kind": "other", "type": type(value).__name__, "repr": _short_repr(value)}
 
 
@@ -311,6 +325,42 @@ def _changed_paths(before, after, path=()):
     return []
 
 
+def _raised_in(function, error):
+    """The name of the notebook's function in which error was raised, when it is not `function` itself.
+
+    That is the innermost frame of the traceback that runs a function of the notebook (a function defined
+    at the top level of a cell, found in `function`'s globals): conv_forward calling your conv_single_step,
+    which raised, gives "conv_single_step". None when the error came from `function` itself (or from
+    numpy called there).
+    """
+    namespace = getattr(function, "__globals__", None)
+    if not isinstance(namespace, dict):
+        return None
+    names = {value.__code__: key for key, value in list(namespace.items()) if type(value) is types.FunctionType}
+    where = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        where = names.get(frame.f_code, where)
+    return None if where is None or namespace.get(where) is function else where
+
+
+def _raised(function, error):
+    """What the outcome says about an exception: its type, its message and, if not function's own, where."""
+    found = {"type": type(error).__name__, "message": _short_repr(_str_of(error))}
+    try:
+        where = _raised_in(function, error)
+    except Exception:  # never let the bookkeeping stop the checks
+        where = None
+    return {**found, "where": where} if where else found
+
+
+def _str_of(value):
+    """str(value), or a note when its __str__ fails (a hostile __str__ must not stop the checks)."""
+    try:
+        return str(value)
+    except Exception as failure:
+        return f"<str failed: {type(failure).__name__}>"
+
+
 def encode_outcome(function, args, kwargs):
     """Call function and encode its return value or the exception it raised, and which inputs it changed."""
     try:
@@ -323,7 +373,7 @@ def encode_outcome(function, args, kwargs):
             warnings.simplefilter("ignore")
             outcome = {"returned": encode(function(*args, **kwargs))}
     except Exception as error:
-        outcome = {"raised": {"type": type(error).__name__, "message": _short_repr(str(error))}}
+        outcome = {"raised": _raised(function, error)}
     outcome["seconds"] = time.perf_counter() - start
     try:
         changed = _changed_paths(before, list(args)) if before is not None else []
@@ -448,11 +498,29 @@ def _as_scalar(name, encoded, expected=None):
     return None, f"{name} must return a real number; it returned {describe_encoded(encoded)}" + _none_hint(encoded)
 
 
-_INDICES = "\n    Hint: the mask is a boolean array of x's shape, True at the maximum: x == np.max(x)."
+_INDICES = (
+    "\n    Hint: the mask does not say where the maximum is, it shows it: a boolean array of x's shape, True at "
+    "the maximum and False everywhere else. One comparison of the whole window with its largest value makes it."
+)
+MASK_LINE = "mask = (x == np.max(x))"
 
 
-def _as_array(label, encoded, expected=None):
-    """(array, problem text) for a returned value that must be an ndarray."""
+class _Found:
+    """What judging a case recognised: the known mistakes it named, and the exact lines that fix them.
+
+    The lines are the "show me" step: never in the first message (cnn_checks.hint, feedback's fold).
+    """
+
+    def __init__(self):
+        self.mistakes, self.lines = [], []
+
+    def line(self, text):
+        if text and text not in self.lines:
+            self.lines.append(text)
+
+
+def _as_array(label, encoded, expected=None, found=None):
+    """(array, problem text) for a returned value that must be an ndarray (found: where a mask's line goes)."""
     array = decode_array(encoded)
     if array is not None:
         return array, None
@@ -462,6 +530,8 @@ def _as_array(label, encoded, expected=None):
         kind == "scalar" and encoded["type"] != "bool"
     )
     if label == "mask" and looks_like_indices:
+        if found is not None:
+            found.line(MASK_LINE)
         return None, (
             f"the mask came back as {what}, which looks like indices of the maximum "
             "(np.argmax / np.unravel_index / np.where)." + _INDICES
@@ -514,8 +584,8 @@ def _check_cache(name, inputs, encoded, changed=()):
     return None
 
 
-def _diagnose(mistakes, label, got, named):
-    """The known mistake whose output matches got, as a sentence ('' if none); its key goes into named."""
+def _diagnose(mistakes, label, got, found):
+    """The known mistake whose output matches got, as a sentence ('' if none); it goes into found."""
     for key, mistake in (mistakes or {}).items():
         candidate = mistake["parts"].get(label)
         if candidate is None:
@@ -524,7 +594,9 @@ def _diagnose(mistakes, label, got, named):
         if candidate.shape == got.shape and np.allclose(
             got.astype(float), candidate.astype(float), rtol=RTOL, atol=ATOL
         ):
-            named.append({"key": key, "what": mistake["what"]})
+            line = mistake.get("line", "")
+            found.mistakes.append({"key": key, "what": mistake["what"], "hint": mistake["hint"], "line": line})
+            found.line(line)
             return f"\n    Looks like {mistake['what']}. Hint: {mistake['hint']}"
     return ""
 
@@ -567,16 +639,18 @@ def _mask_values(array):
     return array.astype(bool) if np.isin(array, (0, 1)).all() else None
 
 
-def _judge_mask(got, expected):
+def _judge_mask(got, expected, found):
     """(mask as booleans, problem) for a returned mask array."""
     if got.shape == np.shape(expected) and _mask_values(got) is None:
+        found.line(MASK_LINE)
         return None, (
             "wrong_values",
             "the mask must hold True/False (or 1/0): expected the result of a comparison, got other values.\n"
             f"    got {_summary(got)}\n"
-            "    Hint: the mask is the comparison itself, x == np.max(x), not x multiplied by it.",
+            "    Hint: the mask is the result of the comparison itself (True or False), not x multiplied by it.",
         )
     if got.shape != np.shape(expected) and got.dtype.kind in "iu":
+        found.line(MASK_LINE)
         return None, (
             "wrong_shape",
             f"the mask came back as {_summary(got)}, not of x's shape {np.shape(expected)}: "
@@ -585,12 +659,12 @@ def _judge_mask(got, expected):
     return (_mask_values(got) if got.shape == np.shape(expected) else got), None
 
 
-def _judge_array(name, case, label, encoded, expected, mistakes, named):
-    got, text = _as_array(label, encoded, expected)
+def _judge_array(name, case, label, encoded, expected, mistakes, found):
+    got, text = _as_array(label, encoded, expected, found)
     if text:
         return "wrong_type", text
     if label == "mask":
-        got, problem = _judge_mask(got, expected)
+        got, problem = _judge_mask(got, expected, found)
         if problem:
             return problem
     problem = compare_arrays(label, expected, got)
@@ -599,20 +673,20 @@ def _judge_array(name, case, label, encoded, expected, mistakes, named):
     kind, text = problem
     if got.shape != np.shape(expected):
         text += _size_hint(name, case, got.shape, np.shape(expected))
-    return kind, text + _diagnose(mistakes, label, got, named)
+    return kind, text + _diagnose(mistakes, label, got, found)
 
 
-def _judge_scalar(name, label, encoded, expected, mistakes, named):
+def _judge_scalar(name, label, encoded, expected, mistakes, found):
     got, text = _as_scalar(name, encoded, expected)
     if text:
         array = decode_array(encoded)
         if array is not None and not (array.size == 1 and np.isclose(array.item(), expected, rtol=RTOL, atol=ATOL)):
-            text += _diagnose(mistakes, label, array, named)
+            text += _diagnose(mistakes, label, array, found)
         return "wrong_type", text
     if np.isclose(got, expected, rtol=RTOL, atol=ATOL):
         return None
     text = f"{label} = {got:.10g}, expected {expected:.10g}"
-    return "wrong_values", text + _diagnose(mistakes, label, np.asarray(got), named)
+    return "wrong_values", text + _diagnose(mistakes, label, np.asarray(got), found)
 
 
 def _input_name(name, path):
@@ -648,107 +722,174 @@ def _split_parts(name, encoded):
     return dict(zip(parts, encoded["items"])), None
 
 
-def _verdict(kind, message, detail="", named=()):
-    return {"kind": kind, "detail": detail, "message": message, "mistakes": list(named)}
+def _verdict(kind, message, detail="", found=None):
+    """A failing case's verdict: its kind, the message (hints, never the lines), the mistakes and lines found."""
+    found = found or _Found()
+    return {"kind": kind, "detail": detail, "message": message, "mistakes": found.mistakes, "show_me": found.lines}
 
 
 def judge(name, case, inputs, expected, outcome, mistakes=None):
-    """None when the outcome is right, else a verdict: {"kind", "detail", "message", "mistakes"}.
+    """None when the outcome is right, else a verdict: {"kind", "detail", "message", "mistakes", "show_me"}.
 
     expected: part name -> expected array (or float);
-    mistakes: key -> {"what", "hint", "parts": {part name -> array}}, the known slips to name.
+    mistakes: key -> {"what", "hint", "line", "parts": {part name -> array}}, the known slips to name.
+    A verdict's "mistakes" are the slips named, as {"key", "what", "hint", "line"}; "show_me" lists the exact
+    lines that fix what the message hints at (shown only on request: hint(name) here, a fold in feedback).
     """
     if "raised" in outcome:
-        error = outcome["raised"]
-        if error["type"] == "NotImplementedError":
-            return _verdict("not_implemented", f"{name} is not implemented yet (it raised NotImplementedError)")
-        text = f"{name} raised {error['type']}: {error['message']}{_hint_for_error(error, name)}"
-        return _verdict("raised", text, error["type"])
+        return _judge_raised(name, outcome["raised"])
     if "skipped" in outcome:
         return _verdict(outcome.get("kind", "other"), outcome["skipped"], outcome.get("detail", ""))
     parts, text = _split_parts(name, outcome["returned"])
     if text:
         return _verdict("wrong_type", text)
     changed = outcome.get("changed") or []
-    problems, named = [], []
+    problems, found = [], _Found()
     for label, encoded in parts.items():
         if label == "cache":
             text = _check_cache(name, inputs, encoded, {path[0] for path in changed if path})
             problem = ("wrong_cache", text) if text else None
         elif name == "conv_single_step":
-            problem = _judge_scalar(name, label, encoded, expected[label], mistakes, named)
+            problem = _judge_scalar(name, label, encoded, expected[label], mistakes, found)
         else:
-            problem = _judge_array(name, case, label, encoded, expected[label], mistakes, named)
+            problem = _judge_array(name, case, label, encoded, expected[label], mistakes, found)
         if problem:
             problems.append(problem)
     if changed:
         problems.append(("changed_input", _changed_message(name, changed)))
     if not problems:
         return None
-    return _verdict(problems[0][0], "\n    ".join(text for _, text in problems), named=named)
+    return _verdict(problems[0][0], "\n    ".join(text for _, text in problems), found=found)
+
+
+def _helper_of(name, error):
+    """The function of the notebook the error was raised in, when it is not `name` itself (else None)."""
+    where = error.get("where")
+    if isinstance(where, str) and where.isidentifier() and len(where) <= 60 and where != name:
+        return where
+    return None
+
+
+def _judge_raised(name, error):
+    """The verdict on a call that raised: what, where (the function itself, or a function it calls), and a hint."""
+    helper = _helper_of(name, error)
+    if error["type"] == "NotImplementedError" and helper is None:
+        return _verdict("not_implemented", f"{name} is not implemented yet (it raised NotImplementedError)")
+    if error["type"] == "NotImplementedError":
+        return _verdict(
+            "raised",
+            f"{name} calls {helper}, which is not implemented yet (it raised NotImplementedError). Finish {helper} "
+            f"first (its own exercise, above), run its cell, then run this check again.",
+            "NotImplementedError",
+        )
+    found = _Found()
+    hint, line = _hint_for_error(error, name)
+    found.line(line)
+    inside = f" inside {helper}, which {name} calls" if helper else ""
+    text = f"{name} raised {error['type']}{inside}: {error['message']}" + (f"\n    Hint: {hint}" if hint else "")
+    return _verdict("raised", text, error["type"], found)
 
 
 _SHAPES_MET = {
     "conv": (
-        "\n    Hint: arrays of different shapes met. If one is a window cut from the input, it came out smaller than "
-        "f x f because it ran past the edge of the array: slice the padded example (a_prev_pad), start window "
-        "(h, w) at (h * stride, w * stride) and end it at start + f, and check the output size "
-        "n_H = (n_H_prev - f + 2 * pad) // stride + 1."
+        "arrays of different shapes met. If one is a window cut from the input, it came out smaller than f x f "
+        "because it ran past the edge of the array: windows are cut from the padded example, start stride apart "
+        "and are f wide (figure: the window's corners), and the output size follows the formula of section 3.",
+        "a_slice_prev = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] with vert_start = h * stride, "
+        "vert_end = vert_start + f",
     ),
     "pool": (
-        "\n    Hint: arrays of different shapes met. A window of A_prev is f x f: start window (h, w) at "
-        "(h * stride, w * stride), end it at start + f, and check the output size n_H = (n_H_prev - f) // stride + 1. "
-        "What is added into a window must be f x f too (its mask, or distribute_value(dz, (f, f)))."
+        "arrays of different shapes met. A window of A_prev is f x f, starts stride apart and is f wide (figure: "
+        "the window's corners), and the output size follows the formula of section 4. What is added "
+        "into a window must be f x f too.",
+        "vert_start = h * stride, vert_end = vert_start + f; what is added: the window's mask times dA, or "
+        "distribute_value(dA[i, h, w, c], (f, f))",
     ),
 }
-# (exception type or None for any, text in its message or None for any, hint), the first match is given.
+_WINDOW_END = (
+    "the window you add into and what you add into it have different shapes. Both must be f x f: a window runs "
+    "from its start to start + f, and a Python slice a[start:end] stops before end (figure: the window's "
+    "corners).",
+    "vert_end = vert_start + f and horiz_end = horiz_start + f",
+)
+# (exception type or None for any, texts of which one must be in its message, hint, line): the first match is given.
 _ERROR_HINTS = [
     (
         "TypeError",
         ("only 0-dimensional arrays", "only length-1 arrays", "only size-1 arrays"),
-        "on NumPy 2, float() of a (1, 1, 1) array (such as b) raises this TypeError; "
-        "use b.item() or np.squeeze(b) to get the bias as a number.",
+        "on NumPy 2, float() of a (1, 1, 1) array (such as b) raises this TypeError; take the bias as a number "
+        "first, with b.item() or np.squeeze(b) (the NumPy 2 trap, section 2).",
+        "Z = Z + b.item()",
     ),
     (
         None,
         ("setting an array element with a sequence",),
-        "an array was stored into a single element, e.g. Z[i, h, w, c] = <a (1, 1, 1) array>. "
-        "On NumPy 2 this fails: make the value a number first (b.item() or np.squeeze(b) for the bias).",
+        "an array was stored into a single element, e.g. Z[i, h, w, c] = <a (1, 1, 1) array>. On NumPy 2 this "
+        "fails: make the value a number first (the NumPy 2 trap, section 2).",
+        "conv_single_step must return b.item() + the sum, a number",
     ),
     (
         None,
         ("could not broadcast input array from shape (0,",),
         "an empty slice was stored into dA_prev. With pad == 0, a[pad:-pad] is a[0:0], which is empty: "
-        "use a[pad:pad + n_H_prev, pad:pad + n_W_prev] (or handle pad == 0 apart).",
+        "the end -pad counts from the end only when pad > 0. Cut the padding off with an end that counts from "
+        "the start.",
+        "dA_prev[i, :, :, :] = da_prev_pad[pad:pad + n_H_prev, pad:pad + n_W_prev, :]",
     ),
+    (None, ("non-broadcastable output operand",), *_WINDOW_END),
 ]
 
 
 def _hint_for_error(error, name=None):
+    """(hint, line) for an exception the function raised: the idea first, the exact line for later ("", "")."""
     message, kind = error["message"], error["type"]
-    for hint_type, texts, hint in _ERROR_HINTS:
+    for hint_type, texts, hint, line in _ERROR_HINTS:
         if (hint_type is None or kind == hint_type) and any(text in message for text in texts):
-            return f"\n    Hint: {hint}"
+            return hint, line
     if "cannot be interpreted as an integer" in message and "float" in message:
         return (
-            "\n    Hint: a size came out as a float. Use floor division for the output size: "
-            "n_H = (n_H_prev - f + 2 * pad) // stride + 1 (or int(...))."
+            "a size came out as a float. The output size is a floor: use floor division (//) in its formula.",
+            "n_H = (n_H_prev - f + 2 * pad) // stride + 1 (no pad in pooling)",
         )
     if "zero-size array" in message:
         return (
-            "\n    Hint: a window was empty: it started past the end of the input. "
-            "Check the output size (floor, i.e. //) and that window (h, w) starts at (h * stride, w * stride)."
+            "a window was empty: it started past the end of the input. Check the output size (a floor, //) and "
+            "where window (h, w) starts (figure: the window's corners).",
+            "vert_start = h * stride",
         )
     if "could not be broadcast" in message or "shape-mismatch for sum" in message:
         if name in ("conv_forward", "conv_backward", "pool_forward", "pool_backward"):
             return _SHAPES_MET[name[:4]]
-        return "\n    Hint: two arrays of different shapes met; print their shapes to see which one is off."
+        return "two arrays of different shapes met; print their shapes to see which one is off.", ""
+    if kind in ("NameError", "UnboundLocalError"):
+        return _name_hint(message), ""
     return {
-        "IndexError": "\n    Hint: an index ran past an array's end; check the output size formula and the loop ranges.",
-        "KeyError": "\n    Hint: hparameters has the keys 'stride' and 'pad' (convolution) or 'f' and 'stride' (pooling).",
-        "NameError": "\n    Hint: the function uses a name that does not exist when it runs: a typo, or a variable "
-        "defined outside the function (in another cell) or only in one branch.",
-    }.get("NameError" if kind == "UnboundLocalError" else kind, "")
+        "IndexError": "an index ran past an array's end; check the output size formula and the loop ranges.",
+        "KeyError": "hparameters has the keys 'stride' and 'pad' (convolution) or 'f' and 'stride' (pooling).",
+    }.get(kind, ""), ""
+
+
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def _name_hint(message):
+    """A NameError's hint: a function of the notebook, or numpy, not defined yet in this kernel; else a typo."""
+    match = _UNDEFINED.search(message)
+    missing = match.group(1) if match else None
+    if missing in FUNCTIONS:
+        return (
+            f"{missing} is not defined in this kernel (yet): run the cell that defines it, or use Run > Run All Above. "
+            "After a restart of the kernel, every cell has to run again, in order."
+        )
+    if missing == "np":
+        return (
+            "numpy is not imported in this kernel (yet): run the notebook's first code cell, or use Run > Run All "
+            "Above. After a restart of the kernel, every cell has to run again, in order."
+        )
+    return (
+        "the function uses a name that does not exist when it runs: a typo, or a variable defined outside the "
+        "function (in another cell) or only in one branch."
+    )
 
 
 # ---------------------------------------------------------------- reports
@@ -835,23 +976,59 @@ def _data_path():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), PUBLIC_DATA)
 
 
+class CheckFailed(AssertionError):
+    """A failing self-check. The notebook shows its message alone: which case, expected, got, the likely slip.
+
+    IPython calls _render_traceback_ instead of printing a traceback through this file's internals.
+    """
+
+    def _render_traceback_(self):
+        return f"{type(self).__name__}: {self}".split("\n")
+
+
+class SupportFileMissing(CheckFailed):
+    """public_cases.npz is missing or unreadable: the checks cannot compare, and say which file to put back."""
+
+
+@contextlib.contextmanager
+def _public_data():
+    """The shipped data file, open; SupportFileMissing (a message, no traceback) when it cannot be read."""
+    path = _data_path()
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise SupportFileMissing(
+            f"{PUBLIC_DATA} not found in {os.path.dirname(path)}: the self-checks compare your answers with the "
+            f"expected ones stored there. Put it back beside this notebook and cnn_checks.py (from the assignment "
+            f"you downloaded), then run this cell again."
+        ) from None
+    except Exception as error:  # a damaged file: numpy raises several kinds of errors for it
+        raise SupportFileMissing(
+            f"{PUBLIC_DATA} in {os.path.dirname(path)} cannot be read ({type(error).__name__}): download it again "
+            f"from the assignment and put it beside this notebook, then run this cell again."
+        ) from None
+    with data:
+        yield data
+
+
 def _public_expected(name, index):
     """Expected parts and known mistakes of a public case, from the shipped data file.
 
     The file holds '<name>/<case>/expected/<part>', '<name>/<case>/mistake/<key>/<part>' and
-    'mistake/<key>/what' and '.../hint' (the mistake in words).
+    'mistake/<key>/what', '.../hint' and '.../line' (the mistake in words).
     """
     expected, mistakes = {}, {}
-    with np.load(_data_path(), allow_pickle=False) as data:
+    with _public_data() as data:
         prefix = f"{name}/{index}/"
         for key in (key for key in data.files if key.startswith(prefix)):
             rest, value = key[len(prefix) :].split("/"), data[key]
             if rest[0] == "expected":
                 expected[rest[1]] = float(value) if value.ndim == 0 else value
-            else:
-                mistake = mistakes.setdefault(rest[1], {"parts": {}})
-                mistake["parts"][rest[2]] = value
-                mistake.update(what=str(data[f"mistake/{rest[1]}/what"]), hint=str(data[f"mistake/{rest[1]}/hint"]))
+                continue
+            mistake = mistakes.setdefault(rest[1], {"parts": {}})
+            mistake["parts"][rest[2]] = value
+            for word in ("what", "hint", "line"):
+                mistake[word] = str(data[f"mistake/{rest[1]}/{word}"])
     return expected, mistakes
 
 
@@ -861,7 +1038,7 @@ def _course_facts(name):
     Both are written into public_cases.npz when the assignment is released, from the notebook's
     check cells and the course's Part B setting.
     """
-    with np.load(_data_path(), allow_pickle=False) as data:
+    with _public_data() as data:
         hidden = int(data[f"hidden_count/{name}"])
         part_b = [str(item) for item in data["part_b/functions"]]
         policy = str(data["part_b/policy"]) if name in part_b else None
@@ -880,58 +1057,87 @@ HELPERS = {
     "conv_backward": ("zero_pad",),
     "pool_backward": ("create_mask_from_window", "distribute_value"),
 }
+# What this kernel's checks found, for the "show me" step: function -> the lines of its last failing check
+# (None once it passed), and the lines already shown or hinted at (a slip seen twice gets its line).
+_LAST_LINES, _LINES_SEEN = {}, {}
 
 
-class CheckFailed(AssertionError):
-    """A failing self-check. The notebook shows its message alone: which case, expected, got, the likely slip.
-
-    IPython calls _render_traceback_ instead of printing a traceback through this file's internals.
-    """
-
-    def _render_traceback_(self):
-        return f"CheckFailed: {self}".split("\n")
-
-
-def _public_messages(name, function):
-    """(outcomes, messages) of function on the public cases; messages[i] is None for a case that passed."""
-    outcomes, messages = [], []
+def _public_verdicts(name, function):
+    """(outcomes, verdicts) of function on the public cases; verdicts[i] is None for a case that passed."""
+    outcomes, verdicts = [], []
     for index, case in enumerate(PUBLIC_CASES[name]):
         inputs = make_inputs(name, case)
         outcome = encode_outcome(function, *make_inputs(name, case))  # fresh copies: the call may mutate them
         expected, mistakes = _public_expected(name, index)
-        verdict = judge(name, case, inputs, expected, outcome, mistakes)
         outcomes.append(outcome)
-        messages.append(verdict and verdict["message"])
-    return outcomes, messages
+        verdicts.append(judge(name, case, inputs, expected, outcome, mistakes))
+    return outcomes, verdicts
 
 
 def _broken_helpers(name, function):
-    """The helpers of `name` (as the function sees them) that fail their own public checks."""
+    """[(helper, not implemented)] for the helpers of `name` (as the function sees them) that fail their checks."""
     namespace = getattr(function, "__globals__", {})
     broken = []
     for helper in HELPERS.get(name, ()):
-        if callable(namespace.get(helper)) and any(_public_messages(helper, namespace[helper])[1]):
-            broken.append(helper)
+        if not callable(namespace.get(helper)):
+            continue
+        outcomes, verdicts = _public_verdicts(helper, namespace[helper])
+        if any(verdicts):
+            broken.append((helper, _not_attempted(helper, outcomes)))
     return broken
 
 
-def _not_attempted(outcomes):
-    return all(outcome.get("raised", {}).get("type") == "NotImplementedError" for outcome in outcomes)
+def _not_attempted(name, outcomes):
+    """True when every case raised NotImplementedError in `name` itself (the stub), not in a function it calls."""
+    return all(
+        outcome.get("raised", {}).get("type") == "NotImplementedError" and not _helper_of(name, outcome["raised"])
+        for outcome in outcomes
+    )
 
 
-def _fails(name, cases, messages, broken):
-    failed = sum(1 for message in messages if message)
+def _first_fix(name, broken):
+    """The message when helpers of `name` fail their own checks: they come first."""
+    names = " and ".join(helper for helper, _ in broken)
+    if all(stub for _, stub in broken):
+        one = len(broken) == 1
+        return (
+            f"{name} calls your {names}, which {'is' if one else 'are'} not implemented yet (it raised "
+            f"NotImplementedError). Finish {names} first ({'its' if one else 'their'} own exercise, above), run "
+            f"{'its' if one else 'their'} cell{'' if one else 's'}, then run this check again."
+        )
+    one = len(broken) == 1
+    return (
+        f"first fix {names}: {name} calls your {names}, which fail{'s' if one else ''} "
+        f"{'its' if one else 'their'} own check. Run {'its' if one else 'their'} check cell{'' if one else 's'}, "
+        f"fix what it says, then run this cell again.\n"
+        f"  (Until then these failures may not be {name}'s. At grading, {name} is tested with correct "
+        f"helpers, so a bug in {names} costs points only there.)"
+    )
+
+
+def _show_me_note(name, verdicts):
+    """The last lines of a failure report: how to see the exact lines, or the lines of a slip seen before."""
+    lines = [line for verdict in verdicts if verdict for line in verdict.get("show_me", [])]
+    lines = list(dict.fromkeys(lines))
+    _LAST_LINES[name] = lines
+    seen = _LINES_SEEN.setdefault(name, set())
+    again = [line for line in lines if line in seen]
+    seen.update(lines)
+    if again:
+        shown = "".join(f"\n      {line}" for line in again)
+        return f"\n  The same slip as last time, so here is the line to look at:{shown}"
+    if lines:
+        return f'\n  If the hint does not help, run hint("{name}") in a new cell: it shows the line to look at.'
+    return ""
+
+
+def _fails(name, cases, verdicts, broken):
+    failed = sum(1 for verdict in verdicts if verdict)
     head = f"{name}: {failed} of {len(cases)} public checks failed"
     if broken:
-        names = " and ".join(broken)
-        return (
-            f"{head}, but first fix {names}: {name} calls your {names}, which fail{'s' if len(broken) == 1 else ''} "
-            f"{'its' if len(broken) == 1 else 'their'} own check. Run {'its' if len(broken) == 1 else 'their'} "
-            f"check cell{'' if len(broken) == 1 else 's'}, fix what it says, then run this cell again.\n"
-            f"  (Until then these failures may not be {name}'s. At grading, {name} is tested with correct "
-            f"helpers, so a bug in {names} costs points only there.)"
-        )
-    return f"{head}\n{report(name, cases, messages)}"
+        return f"{head}, but {_first_fix(name, broken)}"
+    messages = [verdict and verdict["message"] for verdict in verdicts]
+    return f"{head}\n{report(name, cases, messages)}{_show_me_note(name, verdicts)}"
 
 
 def check(name, function):
@@ -941,14 +1147,39 @@ def check(name, function):
     """
     cases = PUBLIC_CASES[name]
     hidden, policy = _course_facts(name)
-    outcomes, messages = _public_messages(name, function)
-    if policy and SKIPPED_PART_B[policy] and _not_attempted(outcomes):
+    outcomes, verdicts = _public_verdicts(name, function)
+    not_attempted = _not_attempted(name, outcomes)
+    if policy and SKIPPED_PART_B[policy] and not_attempted:
         print(f"{name}: not attempted (optional). {SKIPPED_PART_B[policy]}.")
         return
-    if any(messages):
-        broken = [] if _not_attempted(outcomes) else _broken_helpers(name, function)  # a stub is the news
-        raise CheckFailed(_fails(name, cases, messages, broken)) from None
+    if any(verdicts):
+        broken = [] if not_attempted else _broken_helpers(name, function)  # a stub is the news
+        raise CheckFailed(_fails(name, cases, verdicts, broken)) from None
+    _LAST_LINES[name] = None
     print(
         f"{name}: all {len(cases)} public checks passed. These are the public cases only: "
         f"{hidden} more hidden cases run when your notebook is graded, so this is not yet your score."
     )
+
+
+def hint(name):
+    """Show the exact lines behind the hints of the last failing check of `name` (the "show me" step)."""
+    if name not in FUNCTIONS:
+        print(f"hint() takes the name of one of the functions: {', '.join(FUNCTIONS)}.")
+        return
+    if name not in _LAST_LINES:
+        print(f'Run the check cell of {name} first: hint("{name}") then shows the line behind its hint.')
+        return
+    lines = _LAST_LINES[name]
+    if lines is None:
+        print(f"The last check of {name} passed: there is nothing to show.")
+    elif not lines:
+        print(
+            f"The last check of {name} recognised no slip it has a line for: its message says what was expected "
+            "and what came back."
+        )
+    else:
+        _LINES_SEEN.setdefault(name, set()).update(lines)
+        print(
+            f"{name}: the line{'s' if len(lines) > 1 else ''} to look at:" + "".join(f"\n    {line}" for line in lines)
+        )

@@ -7,6 +7,7 @@ existing account. Root is needed (accounts, servers run as them); CI runs as roo
 """
 
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -86,10 +87,11 @@ class CourseHub:
         return self.layout.course_dir.joinpath(*parts)
 
 
-def start_course_hub(people, policy_lines=(), log_dir=ARTIFACTS):
+def start_course_hub(people, policy_lines=(), log_dir=ARTIFACTS, course_files=None):
     """Prepare a hub as `make hub` does, add policy_lines to its course's config, create accounts, start it.
 
-    people: test role -> (first name, last name, "student" or "grader"). The caller must call
+    people: test role -> (first name, last name, "student" or "grader"); course_files: {name: text(tag)} put in
+    the course directory (tag: the accounts' prefix, "<tag>-<role>" being each login name). The caller must call
     stop_course_hub, which removes everything this made, even when this fails halfway.
     """
     shutil.rmtree(log_dir, ignore_errors=True)
@@ -104,6 +106,10 @@ def start_course_hub(people, policy_lines=(), log_dir=ARTIFACTS):
         deploy.prepare(layout)
         config = layout.course_dir / "nbgrader_config.py"
         config.write_text(config.read_text() + "\n# The hub test's policy\n" + "\n".join(policy_lines) + "\n")
+        for name, text in (course_files or {}).items():
+            (layout.course_dir / name).write_text(text(tag))
+        unix.chown_tree(layout.course_dir, layout.grader_user, layout.graders_group)
+        unix.share_with_group(layout.course_dir)
         accounts.create(layout, list(hub.people.values()), hub.passwords)
         accounts.import_names(layout, list(hub.people.values()))
         for who in hub.people:
@@ -134,7 +140,7 @@ def stop_course_hub(hub):
     log = hub.layout.course_dir / "logs" / "submit-service.log"
     if log.exists():
         shutil.copy(log, hub.log_dir / "submit-service.log")
-    accounts.remove(hub.layout)
+    accounts.remove(hub.layout, delete_homes=True)  # throwaway accounts: nothing to keep
     deploy.remove(hub.layout)
     names = [account.name for account in hub.people.values()] + [hub.layout.grader_user]
     leftovers = [name for name in names if unix.user_exists(name)]
@@ -312,9 +318,14 @@ def get_assignment_from_panel(page):
     expect(panel_button(page, "submit"), "the panel did not show Submit after getting the assignment").to_be_visible()
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=NOTEBOOK)
     expect(tab, "the panel did not open the notebook it got").to_be_visible()
+    close_all_tabs(page)
+
+
+def close_all_tabs(page):
+    """File > Close All: no notebook stays open in JupyterLab (nor in the workspace the next login restores)."""
     page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
     page.locator('li[data-command="application:close-all"]').click()
-    expect(tab).to_have_count(0)
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=NOTEBOOK)).to_have_count(0)
 
 
 def submit_from_panel(page, screenshot_name=None):
@@ -340,19 +351,20 @@ def wait_for_panel_phase(page, phase):
     )
 
 
-def open_feedback_from_panel(page):
-    """The panel's "Open feedback": the newest feedback page in JupyterLab's HTML viewer; returns its text.
+def open_feedback_from_panel(page, *expected):
+    """The panel's "Open feedback": the service's page of the latest submission, in a new tab (the row's
+    feedback_url, cnnkit/hub/status.py); returns that tab once its page shows every one of expected (texts
+    or patterns).
 
-    A "not graded" page is placed a moment after the service decides: the panel says "no feedback yet"
-    until then, and the button is pressed again.
+    A "not graded" page is placed a moment after the service decides: until then the service's answer says
+    so and reloads itself, so the tab is awaited until the page itself shows what is expected.
     """
-    viewer = page.frame_locator(".jp-HTMLViewer iframe").locator("body")
-    deadline = time.monotonic() + 60
-    while True:
+    with page.context.expect_page() as opened:
         panel_button(page, "feedback").click()
-        try:
-            expect(viewer).to_contain_text(course.ASSIGNMENT, timeout=10_000)
-            return viewer.inner_text()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
+    tab = opened.value
+    expect(tab).to_have_url(re.compile(r"/feedback/[0-9a-f]{24}$"))
+    body = tab.locator("body")
+    for text in expected:
+        expect(body, "the feedback tab never showed its page").to_contain_text(text)
+    expect(tab.locator("#cnnkit-no-feedback")).to_have_count(0)
+    return tab

@@ -14,7 +14,7 @@ import pytest
 
 from cnnkit import course
 from cnnkit.results import scores
-from cnnkit.spec import samples
+from cnnkit.spec import notebook, samples
 from tests.e2e import browser_support as support
 
 # Generous bounds for a 2-core CI machine: the first Lab load compiles nothing but fetches ~10 MB of JS,
@@ -188,3 +188,44 @@ def graded_scores(root):
     """student -> cell scores, for every submission in the course's gradebook."""
     url = f"sqlite:///{root / 'gradebook.db'}"
     return {path.name: scores.cell_scores(url, path.name) for path in (root / "submitted").iterdir()}
+
+
+def pictures(path):
+    """The notebook's pictures: markdown cells with an illustration attached (cnnkit.spec.figures)."""
+    return [cell for cell in notebook.read(path).cells if cell.cell_type == "markdown" and cell.get("attachments")]
+
+
+def shown_pictures(panel):
+    """How many of the notebook's pictures JupyterLab shows, loaded (an <img> whose PNG decoded)."""
+    return panel.locator(".jp-MarkdownOutput img[alt^='Figure:']").evaluate_all(
+        "images => images.filter(image => image.complete && image.naturalWidth > 0).length"
+    )
+
+
+def test_run_all_on_an_unfinished_notebook_keeps_every_picture(page, lab_server):
+    """Run All stops at the first unfinished function and clears the outputs below it: the pictures stay."""
+    folder = lab_server.root / "run-all" / course.ASSIGNMENT
+    shutil.copytree(lab_server.root / "release" / course.ASSIGNMENT, folder)
+    path = folder / f"{course.ASSIGNMENT}.ipynb"
+    released = pictures(path)
+    panel = open_notebook(page, lab_server, path.relative_to(lab_server.root).as_posix(), "run-all")
+    expect(panel.locator(".jp-MarkdownOutput img[alt^='Figure:']")).to_have_count(len(released))
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.locator('#jp-mainmenu-run li[data-command="runmenu:run-all"]').click()
+    error = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
+    expect(error, "Run All did not stop at the first unfinished function").to_contain_text("NotImplementedError")
+    expect(panel.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute("data-status", "idle")
+    assert shown_pictures(panel) == len(released) >= 8
+    below = panel.locator(".jp-MarkdownOutput img[alt^='Figure: one step, in numbers']")  # below where Run All stopped
+    below.scroll_into_view_if_needed()
+    expect(below, "the picture below the stop did not come into view").to_be_in_viewport()
+    support.screenshot(page, "06-run-all-keeps-the-pictures")
+    dirty = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-dirty")
+    expect(dirty, "Run All left the notebook unchanged").to_have_count(1)
+    panel.locator(".jp-MarkdownCell").first.click()
+    page.keyboard.press("Control+s")
+    expect(dirty, "the notebook was not saved").to_have_count(0)
+    assert [cell.attachments for cell in pictures(path)] == [cell.attachments for cell in released]
+    assert any(
+        output.output_type == "error" for cell in notebook.read(path).cells for output in cell.get("outputs", [])
+    )

@@ -1,4 +1,5 @@
-"""The feedback exporter makes nbconvert's page without re-parsing it: parsed, both pages are the same."""
+"""The feedback exporter makes nbconvert's page without re-parsing it: parsed, both pages are the same; what it
+remembers between pages (highlighting, markdown, sanitising, compiled templates) changes no byte of a page."""
 
 import copy
 
@@ -9,8 +10,13 @@ from nbformat.v4 import new_code_cell, new_output
 from traitlets.config import Config
 
 from cnnkit import compat, course
+from cnnkit.grading import feedback_page, remember
 from cnnkit.grading.feedback_page import FeedbackExporter, accessible
-from cnnkit.spec import notebook
+from cnnkit.spec import notebook, samples
+from tests.grading.feedback_pages import course_config, judged
+from tests.grading.feedback_pages import feedback_page as make_page
+
+MATH_FILTER = "cnnkit.grading.mathml.markdown2html"
 
 
 def with_html_outputs(nb):
@@ -28,7 +34,8 @@ def with_html_outputs(nb):
 @pytest.mark.parametrize("template", ["lab", "classic"])
 def test_the_page_equals_nbconverts_once_parsed(template):
     nb = with_html_outputs(notebook.read(course.RELEASE / f"{course.ASSIGNMENT}.ipynb"))
-    config = Config({"HTMLExporter": {"template_name": template}})
+    # The course's formulas filter for both (nbgrader_config.py names it for every HTMLExporter).
+    config = Config({"HTMLExporter": {"template_name": template, "filters": {"markdown2html": MATH_FILTER}}})
     stock, _ = HTMLExporter(config=config).from_notebook_node(nb)
     ours, _ = FeedbackExporter(config=config).from_notebook_node(nb)
     again, _ = FeedbackExporter(config=config).from_notebook_node(nb)  # highlighting remembered this time
@@ -69,3 +76,47 @@ def test_the_pass_it_replaces_is_checked(monkeypatch):
     monkeypatch.setattr(html.HTMLExporter, "from_notebook_node", from_notebook_node)
     with pytest.raises(compat.FeedbackApiChanged, match="BeautifulSoup pass"):
         compat.check_feedback()
+
+
+# ---------------------------------------------------------------- what pages share, remembered
+
+
+def run_at(nb, second):
+    """nb with the execution times nbclient writes into each code cell's metadata (new on every run)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            stamp = f"2026-01-15T12:00:{second:02d}.{id(cell) % 10**6:06d}Z"
+            cell.metadata["execution"] = {"iopub.execute_input": stamp, "shell.execute_reply": stamp}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def two_submissions():
+    """Two judged notebooks: the partial sample and the untouched release."""
+    answers = notebook.solutions()
+    return [judged(samples.SAMPLES[name][0](answers)) for name in ("sample-partial", "sample-untouched")]
+
+
+def test_what_pages_share_is_remembered_and_changes_no_byte(two_submissions, monkeypatch):
+    config = course_config()
+    with monkeypatch.context() as nothing_remembered:
+        nothing_remembered.setattr(remember, "MAX_CHARS", -1)
+        nothing_remembered.setattr(feedback_page, "COMPILED", feedback_page.CompiledTemplates())
+        fresh = [make_page(run_at(nb, 1), config)[0] for nb in two_submissions]
+    remember.forget_all()
+    again = [make_page(run_at(nb, second), config)[0] for second in (2, 3) for nb in two_submissions]
+    assert again == fresh + fresh
+    assert feedback_page.COMPILED.compiled, "the templates were compiled once, for every page"
+
+
+def test_highlighting_is_remembered_whatever_the_execution_times(two_submissions):
+    """nbclient writes new execution times into every cell's metadata: they are no part of what is remembered."""
+    config = course_config()
+    remember.forget_all()
+    make_page(run_at(two_submissions[0], 1), config)
+    before = feedback_page._highlighted.cache_info()
+    make_page(run_at(two_submissions[0], 2), config)
+    after = feedback_page._highlighted.cache_info()
+    code_cells = sum(cell.cell_type == "code" for cell in two_submissions[0].cells)
+    assert after.misses == before.misses and after.hits - before.hits == code_cells

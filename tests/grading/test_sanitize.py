@@ -12,6 +12,7 @@ a browser would run it (a script element, an event attribute, a URL, a data: doc
 import base64
 import copy
 import html
+import re
 import time
 import urllib.parse
 from html.parser import HTMLParser
@@ -20,6 +21,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+from nbgrader import utils
 from nbgrader.api import Gradebook
 
 from cnnkit import course
@@ -138,6 +140,21 @@ MXSS_ATTACKS = {
     "math": f'<math><mtext><table><mglyph><style><img src=x onerror="{pwn("mxss")}">',
     "noscript-mxss": f'<noscript><p title="</noscript><img src=x onerror={pwn("noscript")}>">',
 }
+# MathML: links, actions and HTML inside formulas (the allowlists keep no MathML in HTML, and strict_mathml,
+# for the formulas the kit renders, no link, action, annotation or HTML element).
+MATHML_ATTACKS = {
+    "math-mtext-script": f"<math><mtext><script>{pwn('mtext-script')}</script></mtext></math>",
+    "math-mtext-link": f'<math><mtext><a href="javascript:{pwn("mtext-link")}">click</a></mtext></math>',
+    "math-maction": (
+        f'<math><maction actiontype="toggle" onclick="{pwn("maction")}"><mi>a</mi><mi>b</mi></maction></math>'
+    ),
+    "math-href": f'<math href="javascript:{pwn("math-href")}"><mi xlink:href="javascript:{pwn("mi-href")}">x</mi></math>',
+    "math-annotation-xml": (
+        f'<math><semantics><mi>x</mi><annotation-xml encoding="text/html"><img src=x onerror="{pwn("annotation")}">'
+        "</annotation-xml></semantics></math>"
+    ),
+    "math-mglyph-mxss": f'<math><mi><mglyph><style><img src=x onerror="{pwn("mglyph")}"></style></mglyph></mi></math>',
+}
 SVG_ATTACK = (
     f'<svg xmlns="http://www.w3.org/2000/svg" onload="{pwn("svg-onload")}"><script>{pwn("svg-script")}</script>'
     f'<a href="javascript:{pwn("svg-link")}"><circle r="5" fill="red"/></a></svg>'
@@ -176,6 +193,7 @@ def attacked_notebook(valid_only=False):
             {"output_type": script_tag("type"), "data": {}},
         ]
         outputs += [nbformat.from_dict(output) for output in invalid]
+    outputs += [display({"text/html": value}) for value in MATHML_ATTACKS.values()]
     outputs += [display({"text/html": value}) for value in MXSS_ATTACKS.values()]
     count = 5 if valid_only else f"<img src=x onerror={pwn('count')}>"
     code = new_code_cell("print('hi')")
@@ -206,7 +224,8 @@ def attacked_notebook(valid_only=False):
 def test_the_attacks_run_script_in_nbconverts_page_without_the_step():
     """The premise: nbconvert's HTML of the unsanitised notebook does run the payloads."""
     sites = [urllib.parse.unquote(site) for site in script_sites(rendered(attacked_notebook(valid_only=True)))]
-    for name in ("'script'", "'img-onerror'", "'js'", "'md-script'", "'md-img'", "'md-link'", "'png-width'"):
+    named = ("'script'", "'img-onerror'", "'js'", "'md-script'", "'md-img'", "'md-link'", "'png-width'", "'mtext-link'")
+    for name in (*named, "'maction'", "'math-href'", "'mi-href'", "'annotation'"):
         assert any(name in site for site in sites), f"payload {name} does not reach a script site:\n{sites}"
 
 
@@ -243,14 +262,33 @@ def test_html_svg_and_markdown_outputs_keep_their_plain_content():
     assert cleaned[2].data["text/markdown"] == "**hi**"
 
 
+@pytest.mark.parametrize("name", list(MATHML_ATTACKS))
+def test_mathml_payloads_are_stopped_by_the_html_and_the_mathml_policies(name):
+    payload = MATHML_ATTACKS[name]
+    assert script_sites(sanitize.permissive_html(payload)), "the premise: kept as it is, the payload runs"
+    for policy in (sanitize.strict_html, sanitize.strict_mathml):
+        cleaned = policy(payload)
+        assert script_sites(cleaned) == [] and script_sites(rendered(markdown_notebook(cleaned))) == [], cleaned
+        assert not re.search(r"<(a|img|style|script|mglyph|maction|annotation)\b|href=|onclick", cleaned), cleaned
+    assert "<math" not in sanitize.strict_html(payload), "HTML keeps no MathML: only the kit's formulas are MathML"
+
+
+def markdown_notebook(text):
+    return nbformat.v4.new_notebook(cells=[new_markdown_cell(text)])
+
+
 def test_sanitised_svg_keeps_its_shapes_and_loses_its_script():
     svg = sanitize.clean_value("image/svg+xml", SVG_ATTACK, sanitize.Budget())
     assert "<circle" in svg and PWNED_MARKER not in svg and "onload" not in svg
 
 
 def test_the_release_notebooks_cells_stay_byte_identical():
-    """Honest markdown (headings, code, math, lists, expected outputs) and honest outputs are not touched."""
+    """Honest markdown (headings, code, math, lists, expected outputs) and honest outputs are not touched.
+
+    The release's read-only cells (its pictures among them) are the instructor's, as the gradebook holds them.
+    """
     nb = samples.release_notebook()
+    gradebook = {notebook.grade_id(cell): (cell.cell_type, cell.source) for cell in nb.cells if utils.is_locked(cell)}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
@@ -260,7 +298,7 @@ def test_the_release_notebooks_cells_stay_byte_identical():
             ]
             cell.execution_count = 7
     before = nbformat.writes(nb)
-    assert nbformat.writes(sanitize_notebook(nb)) == before
+    assert nbformat.writes(sanitize_notebook(nb, gradebook)) == before
 
 
 def test_markdown_cells_the_student_could_edit_are_sanitised_and_plain_ones_kept():
@@ -279,6 +317,40 @@ def test_attachments_keep_raster_images_only():
     cell = sanitize_notebook(attacked_notebook()).cells[5]
     assert set(cell.attachments) == {"plot.png"}
     assert "removed by the course kit" in cell.source  # the svg it still names cannot be rendered
+
+
+SVG_BASE64 = base64.b64encode(SVG_ATTACK.encode()).decode()
+JPEG_BASE64 = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\0" * 16).decode()
+
+
+def test_attachments_are_png_images_only_in_every_markdown_cell(released_course):
+    """PNG, checked by its signature, whatever the bundle says; in the instructor's cells too (the gradebook
+    holds a cell's source, not its attachments, so a submission can swap a figure's bytes)."""
+    attachments = {
+        "figure.png": {"image/png": PNG, "image/svg+xml": SVG_BASE64},  # a PNG, and an SVG the renderer prefers
+        "svg-as.png": {"image/png": SVG_BASE64},
+        "photo.jpg": {"image/jpeg": JPEG_BASE64},
+        "text.png": {"image/png": "bm90IGFuIGltYWdl"},
+    }
+    source = "".join(f"![{name}](attachment:{name})" for name in attachments)
+    cells = []
+    for locked in (False, True):
+        cell = new_markdown_cell(source, attachments=copy.deepcopy(attachments))
+        cell.metadata["nbgrader"] = {"grade_id": "figure", "locked": locked, "solution": False, "grade": False}
+        cells.append(cell)
+    intact = new_markdown_cell("![figure](attachment:figure.png)", attachments={"figure.png": {"image/png": PNG}})
+    intact.metadata["nbgrader"] = {"grade_id": "intact", "locked": True, "solution": False, "grade": False}
+    locked_cells = {"figure": ("markdown", source), "intact": ("markdown", intact.source)}  # as the gradebook says
+    expected = copy.deepcopy(intact)
+    cleaned = sanitize_notebook(nbformat.v4.new_notebook(cells=[*cells, intact]), locked_cells)
+    for cell in cleaned.cells:
+        assert cell.attachments == {"figure.png": {"image/png": PNG}}
+    # A figure cell whose images were swapped is no longer the instructor's as it is: it is checked like any
+    # other (it names images it has lost, so its text becomes a note) and the page still renders.
+    assert "removed by the course kit" in cleaned.cells[1].source
+    page = rendered(cleaned)
+    assert script_sites(page) == [] and page.count(f'src="data:image/png;base64,{PNG}"') == 1
+    assert cleaned.cells[2] == expected, "an intact figure of the instructor's is kept byte for byte"
 
 
 def test_metadata_that_reaches_the_html_is_checked():

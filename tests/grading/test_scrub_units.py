@@ -1,8 +1,13 @@
 """cnnkit.grading.scrub, in-process: which lines are secret, and which outputs are redacted."""
 
+import copy
+
+import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from cnnkit import course
+from cnnkit.grading.execute import NOT_DRAWN
 from cnnkit.grading.scrub import (
     BEGIN,
     END,
@@ -13,6 +18,7 @@ from cnnkit.grading.scrub import (
     hidden_lines,
     scrub_output,
 )
+from cnnkit.spec import figures
 
 CHECK = f"""grade("zero_pad", public_cases)
 {BEGIN}
@@ -96,3 +102,28 @@ def test_a_notebook_without_hidden_tests_keeps_every_output():
     cell.outputs = [printed("shown\n")]
     nb, _ = WithholdOutputsAfterHiddenTests().preprocess(new_notebook(cells=[check_cell(grade=False), cell]), {})
     assert [o.text for o in nb.cells[1].outputs] == ["shown\n"]
+
+
+def test_a_drawing_cell_left_as_released_keeps_what_grading_put_there():
+    """A cell that only draws, left as released, ran its definitions only; grading itself then gave it the
+    release's picture or a line saying where the figure is drawn (cnnkit.grading.execute): nothing the
+    student's code printed, so it stays after the hidden tests. Edited, tagged by the student, or with an
+    error, it is the student's output and is withheld."""
+    release = nbformat.read(course.RELEASE / f"{course.ASSIGNMENT}.ipynb", as_version=4)
+    drawing = next(cell for cell in release.cells if figures.only_draws(cell))
+
+    def like_drawing(source=drawing.source, outputs=None):
+        cell = copy.deepcopy(drawing)
+        cell.source, cell.outputs = source, outputs or [printed(NOT_DRAWN)]
+        return cell
+
+    kept = like_drawing()
+    crashed = like_drawing(outputs=[new_output("error", ename="E", evalue="leak", traceback=["leak"])])
+    edited = like_drawing(source=drawing.source + "\nprint(leak)")
+    tagged = new_code_cell("print(leak)", metadata={"tags": [figures.FIGURE_TAG]})
+    tagged.outputs = [printed(NOT_DRAWN)]
+    nb = new_notebook(cells=[check_cell(), kept, crashed, edited, tagged])
+    nb, _ = WithholdOutputsAfterHiddenTests().preprocess(nb, {"nbgrader": {"notebook": course.ASSIGNMENT}})
+    assert [o.text for o in nb.cells[1].outputs] == [NOT_DRAWN]
+    for cell in nb.cells[2:]:
+        assert [o.text for o in cell.outputs] == [WITHHELD + "\n"], cell.source[:60]

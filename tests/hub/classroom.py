@@ -133,7 +133,7 @@ class Classroom:
 
     def remove(self):
         """Delete the accounts, groups, service account and folders; fails when something is left."""
-        accounts.remove(self.layout)
+        accounts.remove(self.layout, delete_homes=True)  # throwaway accounts: nothing to keep
         # rm copes with the 1000-deep folder chain an attack leaves behind (shutil.rmtree recurses)
         subprocess.run(["rm", "-rf", "--one-file-system", str(self.layout.root)], check=False)
         deploy.remove(self.layout)

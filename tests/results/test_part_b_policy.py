@@ -148,19 +148,6 @@ def test_autograde_reports_a_skipped_required_part_as_failed(judged_core_only):
         assert "not attempted" not in str(cell.outputs)
 
 
-@pytest.mark.parametrize(
-    ("mode", "says"),
-    [
-        ("required", "Your grade: 100 of 150"),
-        ("extra_credit", "Your grade: 100 of 100"),
-        ("not_graded", "Your grade: 100 of 100** (Part A only"),
-    ],
-)
-def test_the_feedback_note_gives_the_grade_as_the_policy_counts_it(mode, says):
-    cells = {**PART_A_ONLY, **{grade_id: 0 for grade_id in POINTS if grade_id not in PART_A_ONLY}}
-    assert says in part_policy.feedback_note(cells, 0, totals.part_maxima(POINTS), mode)
-
-
 # ---------------------------------------------------------------- Validate, as the student presses it
 
 

@@ -71,6 +71,27 @@ MUTANTS = [
         "pad_one_side",
     ),
     Mutant(
+        "zp-before-only",
+        "zero_pad",
+        (("(pad, pad), (pad, pad)", "(pad, 0), (pad, 0)"),),
+        "pads before only",
+        "pad_before_only",
+    ),
+    Mutant(
+        "zp-batch-axis",
+        "zero_pad",
+        (("((0, 0), (pad, pad), (pad, pad), (0, 0))", "((pad, pad), (pad, pad), (pad, pad), (0, 0))"),),
+        "pads the examples axis too",
+        "pad_batch_axis",
+    ),
+    Mutant(
+        "zp-height-only",
+        "zero_pad",
+        (("((0, 0), (pad, pad), (pad, pad), (0, 0))", "((0, 0), (pad, pad), (0, 0), (0, 0))"),),
+        "pads the height only",
+        "pad_height_only",
+    ),
+    Mutant(
         "zp-doubled",
         "zero_pad",
         (("(pad, pad), (pad, pad)", "(2 * pad, 2 * pad), (2 * pad, 2 * pad)"),),
@@ -115,6 +136,13 @@ MUTANTS = [
         "product_not_summed",
     ),
     Mutant("css-mean", "conv_single_step", (("np.sum(products)", "np.mean(products)"),), "mean", "mean_instead_of_sum"),
+    Mutant(
+        "css-relu",
+        "conv_single_step",
+        (("Z = Z + b.item()", "Z = max(Z + b.item(), 0.0)"),),
+        "applies ReLU to the step",
+        "activation_applied",
+    ),
     Mutant(
         "css-in-place",
         "conv_single_step",
@@ -344,6 +372,13 @@ MUTANTS = [
         "window_not_strided",
     ),
     Mutant(
+        "cb-window-end-short",
+        "conv_backward",
+        both("vert_end = vert_start + f", "vert_end = vert_start + f - 1"),
+        "windows end one row and column early",
+        says=("the window you add into and what you add into it have different shapes",),
+    ),
+    Mutant(
         "cb-dW-unpadded",
         "conv_backward",
         (("a_prev_pad = A_prev_pad[i]", "a_prev_pad = A_prev[i]"),),
@@ -481,6 +516,14 @@ MUTANTS = [
         both("vert_start = h * stride", "vert_start = h"),
         "windows start at h, w",
         "window_not_strided",
+    ),
+    Mutant(
+        "pb-window-one-short",
+        "pool_backward",
+        both("vert_end = vert_start + f", "vert_end = vert_start + f - 1"),
+        "windows of f - 1 (max: a mask of the short window; average: shapes that do not add up)",
+        "window_one_short",
+        says=("the window you add into and what you add into it have different shapes",),
     ),
     Mutant(
         "pb-average-not-shared",

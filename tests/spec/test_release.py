@@ -1,13 +1,22 @@
 """The student release: generated from source, no answers, no hidden tests, stubs that raise."""
 
+import copy
+import html
 import json
+import re
+from pathlib import Path
 
+import matplotlib
 import nbformat
 import numpy as np
 import pytest
+from matplotlib import font_manager
+from nbgrader import utils
 
 from cnnkit import course
-from cnnkit.spec import notebook, public_data
+from cnnkit.grading import rebuild, sanitize
+from cnnkit.grading.feedback_page import FeedbackExporter
+from cnnkit.spec import figures, notebook, public_data
 from cnnkit.spec.parts import CORE, FUNCTIONS, OPTIONAL
 
 RELEASE_NB = course.RELEASE / f"{course.ASSIGNMENT}.ipynb"
@@ -101,3 +110,72 @@ def test_public_data_matches_the_reference():
         assert sorted(stored.files) == sorted(fresh)
         for key, value in fresh.items():
             np.testing.assert_array_equal(stored[key], value, err_msg=key)
+
+
+# ---------------------------------------------------------------- the pictures, from release to feedback
+
+
+def pictures(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "markdown" and figures.TAG in figures.tags(cell)]
+
+
+def shown_in(page, nb):
+    """For each picture of nb: is its PNG inlined in the HTML page, with its caption as alt text?"""
+    shown = []
+    for cell in pictures(nb):
+        [bundle] = cell.attachments.values()
+        alt = re.match(r"!\[([^\]]*)\]\(attachment:", cell.source).group(1)
+        shown.append(
+            f'src="data:image/png;base64,{bundle["image/png"][:80]}' in page
+            and f'alt="{html.escape(alt, quote=False)}"' in page
+        )
+    return shown
+
+
+def test_pictures_survive_the_rebuild_the_sanitiser_and_the_feedback_page(release_nb):
+    """A student's copy may lose its attachments (JupyterLab drops those it no longer shows): grading puts
+    the release's back, the sanitiser keeps them (raster images), and the feedback page shows them inline."""
+    submitted = copy.deepcopy(release_nb)
+    for cell in pictures(submitted):
+        del cell["attachments"]
+    graded, _ = rebuild.rebuild(submitted, release_nb)
+    assert [cell.attachments for cell in pictures(graded)] == [cell.attachments for cell in pictures(release_nb)]
+    sources = [cell.source for cell in pictures(graded)]
+    gradebook = {notebook.grade_id(c): (c.cell_type, c.source) for c in release_nb.cells if utils.is_locked(c)}
+    sanitize.sanitize_notebook(graded, gradebook)  # the instructor's read-only cells, as the gradebook holds them
+    assert [cell.source for cell in pictures(graded)] == sources
+    assert [cell.attachments for cell in pictures(graded)] == [cell.attachments for cell in pictures(release_nb)]
+    page, _ = FeedbackExporter().from_notebook_node(graded)
+    assert shown_in(page, graded) == [True] * len(pictures(release_nb)) and len(pictures(release_nb)) >= 8
+
+
+def test_autograde_and_feedback_keep_every_picture(graded_course, release_nb):
+    """Real nbgrader: the autograded notebook and the feedback page of a half-done submission show every picture."""
+    folder = ("autograded", "feedback")
+    autograded = notebook.read(graded_course / folder[0] / "sample-partial" / course.ASSIGNMENT / RELEASE_NB.name)
+    assert [cell.attachments for cell in pictures(autograded)] == [cell.attachments for cell in pictures(release_nb)]
+    page = (graded_course / folder[1] / "sample-partial" / course.ASSIGNMENT / f"{course.ASSIGNMENT}.html").read_text()
+    assert shown_in(page, release_nb) == [True] * len(pictures(release_nb))
+
+
+def test_a_picture_is_the_same_bytes_whatever_this_machines_matplotlib_settings():
+    source = next(cell.source for cell in notebook.read(course.MASTER).cells if figures.is_illustration(cell))
+    drawn = figures.draw(source)
+    unusual = {"lines.linewidth": 7, "font.size": 20, "figure.facecolor": "black", "font.family": ["serif"]}
+    with matplotlib.rc_context(unusual):
+        assert figures.draw(source) == drawn
+    assert drawn.startswith(b"\x89PNG") and b"Software" not in drawn and b"Matplotlib" not in drawn
+
+
+def test_pictures_are_drawn_with_matplotlibs_own_font():
+    """The font a picture uses ships with the pinned matplotlib: a system font of the same name is not used."""
+    with figures.fixed_style():
+        found = font_manager.findfont(font_manager.FontProperties(family=matplotlib.rcParams["font.family"]))
+    assert Path(found).resolve().is_relative_to(Path(matplotlib.get_data_path()).resolve())
+
+
+def test_an_illustration_without_its_caption_stops_the_release():
+    cell = next(cell for cell in notebook.read(course.MASTER).cells if figures.is_illustration(cell))
+    cell.source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("#"))
+    with pytest.raises(figures.IllustrationError, match="caption"):
+        figures.with_pictures([cell])

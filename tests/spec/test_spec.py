@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from cnnkit.grading import offline, time_policy
 from cnnkit.spec import mistakes, notebook, samples, validate
 from cnnkit.spec.parts import CORE, FUNCTIONS, OPTIONAL, part_of
 from cnnkit.spec.table import CHECKS, MISTAKE_WORDS, SPEC, score
+
+README = course.ROOT / "README.md"
 
 MASTER_CELLS = notebook.check_cells()
 
@@ -152,7 +155,8 @@ def test_a_value_slip_shows_only_on_the_value_cases(name, key):
     showing = [
         case for case in row.public_cases + hidden_cases(name) if key in row.known_mistakes(*row.make_inputs(case))
     ]
-    assert showing and all(set(case) & {"offset", "whole_dz"} for case in showing)
+    built_to_show = [case for case in showing if set(case) & {"offset", "whole_dz"} or type(case.get("dz")) is int]
+    assert showing and showing == built_to_show
 
 
 # ---------------------------------------------------------------- release validation
@@ -235,3 +239,13 @@ def test_mistake_models_differ_from_the_reference_on_the_public_demo_case():
     for name in FUNCTIONS:
         args, kwargs = SPEC[name].make_inputs(SPEC[name].public_cases[0])
         assert mistakes.MODELS[name](*args, **kwargs), name
+
+
+def test_the_readme_counts_each_functions_public_and_hidden_cases():
+    """README's "Points and partial credit" table follows the spec's public cases and the check cells."""
+    rows = re.findall(r"^\| (?:core|optional) \| `(\w+)` \| (\d+) \| (\d+) \| (\d+) \|$", README.read_text(), re.M)
+    hidden = {name: len(cases) for name, cases, _ in notebook.check_cells().values()}
+    points = {name: points for name, _, points in notebook.check_cells().values()}
+    assert {name: (int(p), int(public), int(h)) for name, p, public, h in rows} == {
+        name: (points[name], len(SPEC[name].public_cases), hidden[name]) for name in FUNCTIONS
+    }

@@ -16,6 +16,10 @@ def record_output(case, outcome, name="distribute_value"):
     return new_output("display_data", data=data)
 
 
+PUBLIC = len(SPEC["distribute_value"].public_cases)
+CASES = PUBLIC + 1  # and CELL's one hidden case
+
+
 def outcome_of(function, case_index=0):
     case = (SPEC["distribute_value"].public_cases + [{"seed": 71, "shape": (2, 3)}])[case_index]
     return CHECKS.encode_outcome(function, *SPEC["distribute_value"].make_inputs(case))
@@ -34,32 +38,48 @@ def right(dz, shape):
 
 
 def test_a_right_answer_scores_full_points():
-    record, text, rest = verified([record_output(i, outcome_of(right, i)) for i in range(3)])
+    record, text, rest = verified([record_output(i, outcome_of(right, i)) for i in range(CASES)])
     assert (record["passed"], record["total"], record["score"], record["points"], record["failures"]) == (
-        3,
-        3,
+        CASES,
+        CASES,
         5,
         5,
         [],
     )
-    assert text == "distribute_value: 3 of 3 cases passed, 5 of 5 points" and rest == []
+    assert text == f"distribute_value: {CASES} of {CASES} cases passed, 5 of 5 points" and rest == []
 
 
 def test_failures_carry_kind_visibility_mistake_and_message():
     def copied(dz, shape):
         return np.full(shape, float(dz))
 
-    record, text, rest = verified([record_output(i, outcome_of(copied, i)) for i in range(3)])
+    record, text, rest = verified([record_output(i, outcome_of(copied, i)) for i in range(CASES)])
     assert record["passed"] == 0 and record["score"] == 0 and rest[0].ename == "ChecksFailed"
-    assert [f["visibility"] for f in record["failures"]] == ["public", "public", "hidden"]
-    failure = record["failures"][2]
-    assert failure["kind"] == "wrong_values" and failure["case"] == 3 and failure["detail"] == ""
-    assert failure["mistakes"] == [
-        {"key": "not_divided", "what": SPEC["distribute_value"].mistakes["not_divided"].what}
-    ]
+    assert [f["visibility"] for f in record["failures"]] == ["public"] * PUBLIC + ["hidden"]
+    failure = record["failures"][PUBLIC]
+    assert failure["kind"] == "wrong_values" and failure["case"] == CASES and failure["detail"] == ""
+    words = SPEC["distribute_value"].mistakes["not_divided"]
+    assert failure["mistakes"] == [{"key": "not_divided", "what": words.what, "hint": words.hint, "line": ""}]
+    assert failure["show_me"] == []  # its hint says it all
     assert (
         record["failures"][0]["message"] in text and "Looks like dz was copied instead of shared" in failure["message"]
     )
+
+
+def test_a_named_mistake_carries_its_line_apart_from_the_message():
+    """The feedback can show the hint first and the exact line behind a "show me" fold: both are in the record."""
+
+    def floored(dz, shape):
+        return np.full(shape, float(dz // (shape[0] * shape[1])))
+
+    record, text, _ = verified([record_output(i, outcome_of(floored, i)) for i in range(CASES)])
+    words = SPEC["distribute_value"].mistakes["floor_division"]
+    failure = record["failures"][0]
+    assert failure["mistakes"] == [
+        {"key": "floor_division", "what": words.what, "hint": words.hint, "line": words.line}
+    ]
+    assert failure["show_me"] == [words.line] and words.line
+    assert words.hint in failure["message"] and words.line not in failure["message"] and words.line not in text
 
 
 @pytest.mark.parametrize(
@@ -75,7 +95,7 @@ def test_failures_carry_kind_visibility_mistake_and_message():
     ],
 )
 def test_the_kind_of_a_failure(function, kind, detail):
-    record, _, _ = verified([record_output(i, outcome_of(function, i)) for i in range(3)])
+    record, _, _ = verified([record_output(i, outcome_of(function, i)) for i in range(CASES)])
     assert {(f["kind"], f["detail"]) for f in record["failures"]} == {(kind, detail)}
 
 
@@ -96,8 +116,7 @@ def test_cases_without_a_result_did_not_run_and_say_why():
     error = new_output("error", ename="CellTimeoutError", evalue="cell timed out", traceback=[])
     record, _, _ = verified([record_output(0, outcome_of(right, 0)), error])
     assert [(f["case"], f["kind"], f["detail"]) for f in record["failures"]] == [
-        (2, "did_not_run", "CellTimeoutError"),
-        (3, "did_not_run", "CellTimeoutError"),
+        (case, "did_not_run", "CellTimeoutError") for case in range(2, CASES + 1)
     ]
     record, _, _ = verified([record_output(0, outcome_of(right, 0))])
     assert {(f["kind"], f["detail"]) for f in record["failures"]} == {("did_not_run", "")}
@@ -106,13 +125,14 @@ def test_cases_without_a_result_did_not_run_and_say_why():
 def test_a_spent_budget_and_duplicated_results_are_named():
     skipped = {"skipped": "not run: distribute_value used up its 20 s time budget"}
     twice = [record_output(0, outcome_of(right, 0))] * 2
-    record, text, _ = verified([*twice, record_output(1, outcome_of(right, 1)), record_output(2, skipped)])
+    rest = [record_output(i, outcome_of(right, i)) for i in range(3, CASES)]
+    record, text, _ = verified([*twice, record_output(1, outcome_of(right, 1)), record_output(2, skipped), *rest])
     kinds = {f["case"]: f["kind"] for f in record["failures"]}
     assert kinds == {1: "duplicate_results", 3: "budget_spent"} and "used up its 20 s time budget" in text
 
 
 def test_a_malformed_record_fails_its_case_without_stopping_grading():
     record, _, _ = verified(
-        [record_output(0, "not an outcome"), *[record_output(i, outcome_of(right, i)) for i in (1, 2)]]
+        [record_output(0, "not an outcome"), *[record_output(i, outcome_of(right, i)) for i in range(1, CASES)]]
     )
     assert [(f["case"], f["kind"]) for f in record["failures"]] == [(1, "unreadable_result")]
