@@ -33,16 +33,20 @@ import threading
 import traceback
 from pathlib import Path
 
-from cnnkit import course as kit
-from cnnkit.hub import class_view, feedback, site, status
-from cnnkit.ingest import exchange
-from cnnkit.policy import rules
-from cnnkit.policy.ledger import GRADED_STATUSES, ServiceBusy, State, as_time, now, scored_attempts
-from cnnkit.records import admission
-from cnnkit.records.outcomes import GRADED
-from cnnkit.records.packed import pack
-from cnnkit.scale.engine import Engine, Job
-from cnnkit.spec import totals
+from cnnkit import compat
+
+compat.skip_unused_slow_imports()  # before the imports below bring jsonschema in (nbformat, nbgrader): 0.8 s a start
+
+from cnnkit import course as kit  # noqa: E402
+from cnnkit.hub import class_view, feedback, site, status  # noqa: E402
+from cnnkit.ingest import exchange  # noqa: E402
+from cnnkit.policy import rules  # noqa: E402
+from cnnkit.policy.ledger import GRADED_STATUSES, ServiceBusy, State, as_time, now, scored_attempts  # noqa: E402
+from cnnkit.records import admission  # noqa: E402
+from cnnkit.records.outcomes import GRADED  # noqa: E402
+from cnnkit.records.packed import pack  # noqa: E402
+from cnnkit.scale.engine import Engine, Job  # noqa: E402
+from cnnkit.spec import totals  # noqa: E402
 
 LOG = Path("logs", "submit-service.log")
 GRADING_LOG = Path("logs", "submit-service-autograde.log")  # nbgrader's log of every submission the service graded
