@@ -76,6 +76,12 @@ c.ContainedExecute.notebook_budget = time_policy.NOTEBOOK_BUDGET
 # Parallel autograde (cnnkit.scale.worker) boots each next kernel ahead; it may import these then, as the
 # notebook's first cell does (a kernel whose imports print or warn is not used). Stock commands ignore it.
 c.ContainedExecute.spare_kernel_imports = ["numpy", "matplotlib.pyplot"]
+# What a cell's outputs may hold while it runs (the defaults): printed text is cut at max_output_bytes per cell,
+# the checker's result records have a budget of their own (max_record_bytes, so printing cannot crowd them
+# out), and an output nested deeper than max_output_depth is dropped (docs/security.md, "the kernel's output").
+c.ContainedExecute.max_output_bytes = 1_000_000
+c.ContainedExecute.max_record_bytes = 4_000_000
+c.ContainedExecute.max_output_depth = 64
 # Outputs kept in autograded notebooks and feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
@@ -156,6 +162,10 @@ c.SafeExtractor.max_files = 10_000
 c.SafeExtractor.max_file_bytes = 50 * 2**20
 c.SafeExtractor.max_depth = 3
 c.SafeExtractor.max_folders = 16
+# What a whole student id must match, wherever zip_collect reads one (a file name, an archive folder); the
+# default: letters, digits, '.', '_', '-' or '@', 1 to 64 of them, not starting with '.' or '-'. A notebook
+# whose id does not match is refused and logged (docs/security.md).
+c.SafeCollector.student_id_pattern = r"(?![.-])[A-Za-z0-9._@-]{1,64}"
 c.FileNameCollectorPlugin.named_regexp = (
     # nbgrader matches the whole path, hence the leading ".*/".
     r".*/(?P<student_id>[^_/]+)_(?:[^/]*_)?(?P<file_id>cnn_step_by_step)(?:-\d+)?\.ipynb$"

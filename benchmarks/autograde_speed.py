@@ -37,10 +37,11 @@ def verdict_timings(root, student):
     return timings
 
 
-def execution_timeout():
-    text = (course.ROOT / "nbgrader_config.py").read_text()
-    line = next(line for line in text.splitlines() if line.startswith("c.Execute.timeout"))
-    return float(line.split("=")[1])
+def execution_timeout(root):
+    """The cell timeout the course's nbgrader_config.py sets, loaded as nbgrader loads it (it names the time policy's)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config().Execute.timeout
 
 
 def one_run(root, index):
@@ -79,7 +80,7 @@ def main():
                     "median_autograde_seconds": round(wall, 2),
                     "median_hidden_tests_seconds": round(code + verify, 2),
                     "hidden_tests_share_of_autograde": round((code + verify) / wall, 3),
-                    "execution_timeout_seconds": execution_timeout(),
+                    "execution_timeout_seconds": execution_timeout(root),
                 },
                 indent=2,
             )

@@ -1,6 +1,7 @@
 """Throughput of autograding a class: stock nbgrader, the kit with 1 and N workers, and the floor.
 
 Run: .venv/bin/python benchmarks/autograde_throughput.py [--submissions M] [--workers N] [--rounds R]
+     .venv/bin/python benchmarks/autograde_throughput.py --sizes 12 24 48 96 [--modes stock kit-N]
 
 It makes M synthetic submissions (default 12): in turn correct, wrong (the planted mistakes of
 the sample-partial submission), untouched (the release) and slow (correct, plus about 1.5 s of
@@ -16,13 +17,20 @@ busy loop in one answer cell), puts them in identical temporary courses and time
           how much faster N streams of bare notebook execution get on this machine at all,
           the ceiling for kit-N's speed-up.
 
+kit-N is what `make autograde` runs (`python -m cnnkit autograde`, one worker per core by default).
+
 Each time is the whole command's wall clock (start-up included), the median of R rounds
 (each round runs every mode once, in turn, on a fresh copy of the submissions, so that a
-change in the machine's load hits every mode alike). It prints submissions per minute,
-kit-N / stock and kit-1 / stock speed-ups, kit-1's overhead over the floor (and kit-N's over
-floor-N), floor-N's own speed-up, the CPU seconds the machine was busy during each mode (all
-cores: sandboxed kernels are not children the command waits for, so its rusage would miss
-them), checks that the kit's scores equal stock's, and shows the load average before and after.
+change in the machine's load hits every mode alike). It prints a table of every mode (wall,
+submissions per minute, CPU), then the ratios: kit-N / stock and kit-1 / stock speed-ups, kit-N
+and kit-1 time over the floor's (the sequential nbclient run), kit-N's over floor-N's, floor-N's own
+speed-up; the CPU seconds are the machine's busy time during each mode (all cores: sandboxed kernels
+are not children the command waits for, so its rusage would miss them); it checks that the kit's
+scores equal stock's, and shows the load average before and after. Then the same as JSON.
+
+--sizes: cost growth instead. For each number of submissions (the first ones of the same synthetic
+class), the modes given (default stock and kit-N), in turn within each round; a table of the wall and
+CPU seconds per submission at each size, and kit-N's speed-up over stock at each size.
 """
 
 import argparse
@@ -70,6 +78,14 @@ def make_base(workdir, count):
     for student, nb in synthetic_submissions(count).items():
         samples.write_submission(base, student, nb)
     return base
+
+
+def first_submissions(base, target, count):
+    """A copy of base holding only its first count submissions (the same students as a class of count)."""
+    shutil.copytree(base, target)
+    for student in sorted(os.listdir(target / "submitted"))[count:]:
+        shutil.rmtree(target / "submitted" / student)
+    return target
 
 
 def cpu_seconds():
@@ -181,12 +197,11 @@ def one_round(base, workdir, round_index, students, workers, modes=MODES):
     return measured, equal
 
 
-def ratio(wall, numerator, denominator, minus_one=False):
-    """wall[numerator] / wall[denominator] (minus 1 for an overhead), or None if a mode did not run."""
+def ratio(wall, numerator, denominator):
+    """wall[numerator] / wall[denominator], or None if a mode did not run."""
     if numerator not in wall or denominator not in wall:
         return None
-    value = wall[numerator] / wall[denominator] - (1 if minus_one else 0)
-    return round(value, 3 if minus_one else 2)
+    return round(wall[numerator] / wall[denominator], 2)
 
 
 def report(rounds, submissions, workers, equal, load_before):
@@ -203,8 +218,9 @@ def report(rounds, submissions, workers, equal, load_before):
         "submissions_per_minute": {mode: round(submissions / s * 60, 2) for mode, s in wall.items()},
         "speedup_kit_N_over_stock": ratio(wall, "stock", "kit-N"),
         "speedup_kit_1_over_stock": ratio(wall, "stock", "kit-1"),
-        "kit_1_overhead_over_floor": ratio(wall, "kit-1", "floor", minus_one=True),
-        "kit_N_overhead_over_floor_N": ratio(wall, "kit-N", "floor-N", minus_one=True),
+        "kit_N_time_over_floor": ratio(wall, "kit-N", "floor"),
+        "kit_1_time_over_floor": ratio(wall, "kit-1", "floor"),
+        "kit_N_time_over_floor_N": ratio(wall, "kit-N", "floor-N"),
         "speedup_floor_N_over_floor": ratio(wall, "floor", "floor-N"),
         "kit_1_cpu_over_stock_cpu": ratio(cpu, "kit-1", "stock"),
         "kit_scores_equal_stock": equal,
@@ -212,12 +228,78 @@ def report(rounds, submissions, workers, equal, load_before):
     }
 
 
+def print_table(summary):
+    """The summary as a table and ratio lines that paste into docs/parallel.md."""
+    stock = summary["median_seconds"].get("stock")
+    print("\n| mode | wall s | submissions / min | vs stock | CPU s |")
+    print("|---|---|---|---|---|")
+    for mode, seconds in summary["median_seconds"].items():
+        versus = f"{stock / seconds:.2f}x" if stock and not mode.startswith("floor") else ""
+        print(
+            f"| {mode} | {seconds} | {summary['submissions_per_minute'][mode]} | {versus} | "
+            f"{summary['median_cpu_seconds'][mode]} |"
+        )
+    print()
+    for key in RATIOS:
+        if summary.get(key) is not None:
+            print(f"{key}: {summary[key]}")
+    print(
+        f"scores equal stock's: {summary['kit_scores_equal_stock']}; load before/after: {summary['load_average_before_after']}"
+    )
+
+
+def growth(base, workdir, sizes, workers, rounds, modes):
+    """{size: [measured per round]}: each size's class graded by each mode, the sizes in turn within a round."""
+    found = {size: [] for size in sizes}
+    for index in range(rounds):
+        for size in sizes:
+            print(f"round {index + 1} of {rounds}: {size} submissions", flush=True)
+            sized = first_submissions(base, workdir / f"size-{size}-{index}", size)
+            students = sorted(os.listdir(sized / "submitted"))
+            measured, equal = one_round(sized, workdir, index, students, workers, modes)
+            if not equal:
+                raise SystemExit(f"{size} submissions: the kit's scores differ from stock's")
+            found[size].append(measured)
+            shutil.rmtree(sized)
+    return found
+
+
+def print_growth(found, modes, load_before):
+    """The cost growth table: per submission, at each size (medians over the rounds)."""
+    print(
+        "\n| submissions | " + " | ".join(f"{mode} s | {mode} s / sub | {mode} CPU s / sub" for mode in modes), end=""
+    )
+    print(" | kit-N speed-up |" if {"stock", "kit-N"} <= set(modes) else " |")
+    print("|---" * (1 + 3 * len(modes) + ({"stock", "kit-N"} <= set(modes))) + "|")
+    for size, rounds in found.items():
+        wall = {mode: statistics.median(r[mode][0] for r in rounds) for mode in modes}
+        cpu = {mode: statistics.median(r[mode][1] for r in rounds) for mode in modes}
+        cells = [f"{wall[m]:.1f} | {wall[m] / size:.2f} | {cpu[m] / size:.2f}" for m in modes]
+        speedup = [f"{wall['stock'] / wall['kit-N']:.2f}x"] if {"stock", "kit-N"} <= set(modes) else []
+        print(f"| {size} | " + " | ".join(cells + speedup) + " |")
+    print(f"load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}")
+
+
+RATIOS = (
+    "speedup_kit_N_over_stock",
+    "speedup_kit_1_over_stock",
+    "kit_N_time_over_floor",
+    "kit_1_time_over_floor",
+    "kit_N_time_over_floor_N",
+    "speedup_floor_N_over_floor",
+    "kit_1_cpu_over_stock_cpu",
+)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=12)
+    parser.add_argument("--sizes", type=int, nargs="+", help="cost growth: these numbers of submissions instead")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="only these (default: all)")
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES, help="only these (default: all; with --sizes: stock kit-N)"
+    )
     parser.add_argument("--floor-stream", nargs="+", metavar=("COURSE", "STUDENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_stream:  # one stream of floor-N, in a process of its own
@@ -225,17 +307,26 @@ def main():
         return
     workdir = Path(tempfile.mkdtemp(prefix="cnnkit-throughput-"))
     load_before = os.getloadavg()[0]
+    cores = len(os.sched_getaffinity(0))
     try:
+        if args.sizes:
+            modes = args.modes or ["stock", "kit-N"]
+            base = make_base(workdir, max(args.sizes))
+            print(f"sizes {args.sizes}, modes {modes}, {args.workers} workers, {cores} cores, load {load_before:.2f}")
+            print_growth(growth(base, workdir, args.sizes, args.workers, args.rounds, modes), modes, load_before)
+            return
         base = make_base(workdir, args.submissions)
         students = sorted(synthetic_submissions(args.submissions))
-        print(f"{args.submissions} submissions, {args.workers} workers, {len(os.sched_getaffinity(0))} cores")
+        print(f"{args.submissions} submissions, {args.workers} workers, {cores} cores, load {load_before:.2f}")
         rounds, equal = [], True
         for index in range(args.rounds):
             print(f"round {index + 1} of {args.rounds}")
-            measured, same = one_round(base, workdir, index, students, args.workers, args.modes)
+            measured, same = one_round(base, workdir, index, students, args.workers, args.modes or MODES)
             rounds.append(measured)
             equal = equal and same
-        print(json.dumps(report(rounds, args.submissions, args.workers, equal, load_before), indent=2))
+        summary = report(rounds, args.submissions, args.workers, equal, load_before)
+        print_table(summary)
+        print(json.dumps(summary, indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

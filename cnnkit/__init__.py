@@ -6,8 +6,9 @@ packages below it (tests/test_layers.py keeps it so), from the bottom up:
 - ``cnnkit.compat``: every call into a private API of nbgrader or Jupyter, checked at start;
 - ``cnnkit.records``: the hand-off records (verdicts, result records, integrity flags, outcomes,
   admission notes, packed folders), each with its name, format, writer and reader in one module;
-- ``cnnkit.spec``: the assignment's specification (functions, cases, references, known mistakes, the
-  master notebook, the sample submissions, the scoring rule); ``cnnkit.policy``: the submission policy
+- ``cnnkit.spec``: the assignment's specification: the graded functions (``cnnkit.spec.functions``, one
+  module each: part, reference, known mistakes, case keys), the master notebook, the sample submissions,
+  the scoring rule; ``cnnkit.policy``: the submission policy
   (attempts, deadline, late penalty) and the grading service's ledger;
 - ``cnnkit.ingest``: everything a submission crosses before grading reads it (the exchange, collect,
   zip_collect, the admission gate);
@@ -18,5 +19,6 @@ packages below it (tests/test_layers.py keeps it so), from the bottom up:
 - ``cnnkit.results``: what people receive: score tables, grades.csv and LMS exports, the roster,
   the run summary and the instructor report;
 - ``cnnkit.hub``: the course on JupyterHub: the deployment and the grading service;
-- ``cnnkit.cli``: the one command line, ``python -m cnnkit <command>``; the Makefile wraps it.
+- ``cnnkit.cli``: the one command line, ``cnnkit <command>`` once installed (``pip install -e .``) or
+  ``python -m cnnkit <command>``; the Makefile wraps it.
 """

@@ -1,11 +1,17 @@
-"""python -m cnnkit <command>: see cnnkit.cli."""
+"""python -m cnnkit <command>, and the `cnnkit` command pip installs (pyproject.toml): see cnnkit.cli."""
 
 import sys
 
 from cnnkit import compat
 
-compat.skip_unused_slow_imports()  # before anything imports jsonschema (nbformat, nbgrader)
 
-from cnnkit.cli import main  # noqa: E402
+def run():
+    """The command line, with jsonschema's slow imports skipped first (before nbformat or nbgrader load it)."""
+    compat.skip_unused_slow_imports()
+    from cnnkit.cli import main
 
-sys.exit(main())
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -222,7 +222,7 @@ def print_scores(_args):
 
 
 def parser():
-    commands = argparse.ArgumentParser(prog="python -m cnnkit", description=__doc__.split("\n\n")[0])
+    commands = argparse.ArgumentParser(prog="cnnkit", description=__doc__.split("\n\n")[0])
     sub = commands.add_subparsers(dest="command", required=True, metavar="command")
     sub.add_parser("demo", help="the whole cycle on the sample submissions").set_defaults(run=demo)
     sub.add_parser("release", help="regenerate release/ from source/").set_defaults(run=release)

@@ -7,6 +7,7 @@ this module relies on (tests/grading/test_compat.py and tests/scale/test_compat_
 so does every grading process at start).
 """
 
+import asyncio
 import contextlib
 import functools
 import importlib
@@ -47,6 +48,13 @@ def kernel_manager_class():
       jupyter_client polls every ``pollinterval`` seconds of its private ``_async_wait``; there is no
       setting for it. A sandboxed kernel is gone some 20 to 120 ms later, so the 100 ms poll added
       up to 0.1 s per notebook. Only speed depends on it.
+    - Stopping a kernel at once (``shutdown_kernel(now=True)``, as ContainedExecute and the spare kernels
+      do once nothing more is needed from a kernel) sends SIGTERM to its process group, not jupyter_client's
+      SIGKILL: the sandbox's launcher then ends the sandbox and cleans up after it (its socket folder, the
+      whole-sandbox cgroup's report and removal: cnnkit/sandbox/launch.py), which a SIGKILL would skip.
+      SIGKILL follows only if the kernel is still there after ``shutdown_wait_time`` seconds. (A graceful
+      shutdown asks ipykernel to stop and waits for it: some 0.2 s of wall and 0.15 s of the kernel's CPU
+      per notebook, against some 0.03 s this way.)
 
     The launcher's report on the limits the sandbox hit goes beside the connection file (cnnkit/sandbox/
     cgroup.py), which is why that stays out of the socket folder: ContainedExecute reads the report after
@@ -67,6 +75,18 @@ def kernel_manager_class():
 
         async def _async_wait(self, pollinterval=0.1):
             await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+        async def _async_kill_kernel(self, restart=False):
+            if not self.has_kernel:
+                return
+            await self.provisioner.terminate(restart=restart)
+            try:
+                await asyncio.wait_for(self._async_wait(), timeout=self.shutdown_wait_time)
+            except TimeoutError:
+                await super()._async_kill_kernel(restart=restart)
+                return
+            if self.has_kernel:
+                await self.provisioner.wait()  # reaps it, as jupyter_client's kill does
 
         async def _async_cleanup_resources(self, restart=False):
             await super()._async_cleanup_resources(restart=restart)
@@ -109,6 +129,7 @@ def grading_apis():
     found = {
         "AsyncKernelManager._async_wait": getattr(AsyncKernelManager, "_async_wait", None),
         "AsyncKernelManager._async_cleanup_resources": getattr(AsyncKernelManager, "_async_cleanup_resources", None),
+        "AsyncKernelManager._async_kill_kernel": getattr(AsyncKernelManager, "_async_kill_kernel", None),
         "KernelClient._handle_kernel_info_reply": getattr(KernelClient, "_handle_kernel_info_reply", None),
         "NotebookClient._cleanup_kernel": getattr(NotebookClient, "_cleanup_kernel", None),
         "nbclient.util.run_hook": getattr(util, "run_hook", None),
@@ -129,9 +150,11 @@ def check_grading():
         raise GradingApiChanged(f"cnnkit.grading needs {', '.join(missing)}, which the installed version lacks")
     if "pollinterval" not in inspect.signature(AsyncKernelManager._async_wait).parameters:
         raise GradingApiChanged("AsyncKernelManager._async_wait no longer takes pollinterval")
-    if "self._async_cleanup_resources(" not in inspect.getsource(AsyncKernelManager._async_shutdown_kernel):
-        # kernel_manager_class removes its socket folder there
-        raise GradingApiChanged("AsyncKernelManager._async_shutdown_kernel no longer calls _async_cleanup_resources")
+    shutdown = inspect.getsource(AsyncKernelManager._async_shutdown_kernel)
+    # kernel_manager_class removes its socket folder in the one, and stops a kernel with SIGTERM in the other
+    for step in ("_async_cleanup_resources", "_async_kill_kernel"):
+        if f"self.{step}(" not in shutdown:
+            raise GradingApiChanged(f"AsyncKernelManager._async_shutdown_kernel no longer calls {step}")
     # cnnkit.scale.course_start.AutogradeStart runs when the converter builds its exporter: that must come
     # before nbgrader decides which submissions to skip (convert_notebooks -> init_destination).
     start = inspect.getsource(BaseConverter.start)
@@ -147,16 +170,75 @@ class ScaleApiChanged(RuntimeError):
     """An nbgrader or interpreter behaviour that cnnkit.scale relies on is gone (raised by check_scale)."""
 
 
-def skip_unused_slow_imports():
-    """Keep jsonschema from compiling an RFC 3987 grammar in this process: 0.8 s of CPU per process.
+RFC3987_SYNTAX = "rfc3987_syntax"  # the optional package jsonschema imports for its "iri" format checks
+RFC3987_GRAMMAR = "syntax_rfc3987.lark"  # its grammar file, beside its __init__.py
+RFC3987_STARTS = ("iri", "iri_reference", "absolute_iri")  # the start rules of its one parser jsonschema calls
 
-    When the optional rfc3987-syntax package is installed, importing jsonschema (which nbformat,
-    hence nbgrader, does) builds some 35 Earley parsers for the "iri" formats; nothing in
-    nbformat, nbgrader or the kit checks those formats (upstream: python-jsonschema/jsonschema#1428).
-    A None entry in sys.modules makes the import fail, so jsonschema skips those two format
-    checkers as it does when the package is absent. Call it before anything imports jsonschema.
+
+def skip_unused_slow_imports():
+    """Keep jsonschema from compiling RFC 3987 grammars on import (0.8 s of CPU per process), validation kept.
+
+    When the optional rfc3987-syntax package is installed, importing jsonschema (which nbformat, hence
+    nbgrader, does) imports it, and the package builds some 36 Earley parsers at import, although
+    jsonschema calls only its ``is_valid_syntax`` (one parser, for the "iri" and "iri-reference"
+    formats), which nothing in nbformat, nbgrader or the kit checks (upstream:
+    python-jsonschema/jsonschema#1428). A stand-in module takes its place (``lazy_rfc3987_syntax``):
+    its ``is_valid_syntax`` builds that one parser from the package's own grammar file on its first call
+    (0.03 s), so a format checker validates exactly as before; any other name loads the real package.
+    Nothing happens when the package is absent or already imported. Call it before anything imports jsonschema.
     """
-    sys.modules.setdefault("rfc3987_syntax", None)
+    if RFC3987_SYNTAX in sys.modules:
+        return
+    spec = importlib.util.find_spec(RFC3987_SYNTAX)
+    grammar = spec and spec.origin and os.path.join(os.path.dirname(spec.origin), RFC3987_GRAMMAR)
+    if grammar and os.path.isfile(grammar):
+        sys.modules[RFC3987_SYNTAX] = lazy_rfc3987_syntax(spec, grammar)
+
+
+def lazy_rfc3987_syntax(spec, grammar):
+    """A module standing in for the rfc3987_syntax package (found at spec, not imported).
+
+    ``is_valid_syntax(term, value)`` is the package's: the same grammar file, the same Earley parser with
+    the same start rules, the same answer; the parser is built on its first call. Any other name imports
+    the real package (which then takes the stand-in's place in sys.modules); its submodules import as usual.
+    """
+    import types
+
+    module = types.ModuleType(spec.name, "rfc3987_syntax's is_valid_syntax, its parser built on first use")
+    module.__file__, module.__path__ = spec.origin, list(spec.submodule_search_locations or [])
+    module.__spec__ = spec  # importlib.util.find_spec answers with it (check_scale looks the package up)
+
+    @functools.cache
+    def parser():
+        from lark import Lark
+
+        with open(grammar, encoding="utf-8") as source:
+            return Lark(source.read(), start=list(RFC3987_STARTS), parser="earley")
+
+    def is_valid_syntax(term, value):
+        from lark import exceptions
+
+        try:
+            parser().parse(value, start=term)
+        except exceptions.LarkError:
+            return False
+        return True
+
+    @functools.cache
+    def real():
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = package  # its own imports of itself find it there
+        spec.loader.exec_module(package)
+        return package
+
+    def other_name(name):
+        if name.startswith("__"):  # the interpreter's own questions (a module's __getattr__ hears them too)
+            raise AttributeError(name)
+        return getattr(real(), name)
+
+    module.is_valid_syntax = is_valid_syntax
+    module.__getattr__ = other_name
+    return module
 
 
 def forget_package(name):
@@ -265,16 +347,26 @@ def check_scale():
             raise ScaleApiChanged(f"Autograde.{method} no longer uses {attribute}, which cnnkit.compat relies on")
     if "clear_instance" not in inspect.getsource(NbGraderApp.reset):
         raise ScaleApiChanged("NbGraderApp.reset no longer clears the singleton (clear_instance)")
-    probe = "cnnkit_compat_blocked_import_probe"
-    sys.modules.setdefault(probe, None)
-    try:
-        importlib.import_module(probe)
-    except ImportError:
-        pass
-    else:
-        raise ScaleApiChanged("a None entry in sys.modules no longer blocks an import")
-    finally:
-        sys.modules.pop(probe, None)
+    stand_in_still_fits()
+
+
+def stand_in_still_fits():
+    """ScaleApiChanged if the installed rfc3987_syntax no longer answers is_valid_syntax the way lazy_rfc3987_syntax does."""
+    spec = importlib.util.find_spec(RFC3987_SYNTAX)
+    if spec is None or not spec.origin:
+        return
+    helpers = os.path.join(os.path.dirname(spec.origin), "syntax_helpers.py")
+    source = ""
+    if os.path.isfile(helpers):
+        with open(helpers, encoding="utf-8") as text:
+            source = text.read()
+    built = f"Lark(grammar, start={list(RFC3987_STARTS)!r}, parser=RFC3987_SYNTAX_PARSER_TYPE)".replace("'", '"')
+    for needed in (built, 'RFC3987_SYNTAX_PARSER_TYPE: str = "earley"', "syntax_parser.parse(value, start=term)"):
+        if needed not in source:
+            raise ScaleApiChanged(
+                f"rfc3987_syntax's is_valid_syntax changed ({helpers} lacks {needed}): "
+                "cnnkit.compat.lazy_rfc3987_syntax no longer stands in for it"
+            )
 
 
 # --- nbconvert's HTML export (used by cnnkit.grading.feedback_page) ----------------------------------

@@ -21,8 +21,10 @@ Three things only make it faster, never change a result:
   for a correct submission. It gets a line saying it is drawn in the student's notebook only (the
   release's illustrations are pictures in markdown cells: nothing runs for them);
 
-- a kernel that was asked to shut down is checked for every 10 ms, not every 100 ms
-  (``compat.kernel_manager_class``, which also keeps every kernel on private Unix sockets);
+- once the notebook has run (the probe included), its kernel is stopped at once (``shutdown_kernel``
+  "immediate": SIGTERM to the sandbox's launcher, which ends the sandbox and cleans up after it), not
+  asked to shut down and waited for; and a kernel is checked for every 10 ms, not every 100 ms, until
+  it is gone (both ``compat.kernel_manager_class``, which also keeps every kernel on private Unix sockets);
 - with ``spare_kernel_dir`` set (cnnkit.scale's grading processes set it), once this notebook's
   kernel is ready a *spare* kernel starts for the next notebook this process grades, which takes
   it over once it is ready (``start_spare``, ``take_over``; the spare itself: cnnkit.grading.spare).
@@ -46,7 +48,7 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode
+from traitlets import Enum, Integer, List, Unicode
 
 from cnnkit import compat, course
 from cnnkit.grading import kernel_messages, workdir
@@ -88,6 +90,12 @@ class ContainedExecute(Execute):
         Unicode(),
         help="Modules a spare kernel imports while it waits, as the notebook's first cell would "
         "(e.g. numpy, matplotlib.pyplot); a spare whose imports print or warn is not used.",
+    ).tag(config=True)
+    shutdown_kernel = Enum(
+        ["graceful", "immediate"],
+        default_value="immediate",
+        help="How a kernel is stopped once nothing more is needed from it: 'immediate' (SIGTERM to its launcher, "
+        "which cleans up after the sandbox: compat.kernel_manager_class) or 'graceful' (ipykernel asked to shut down).",
     ).tag(config=True)
     spare_kernel_dir = Unicode(
         "",

@@ -131,8 +131,8 @@ def message_lines(failure):
 def mistakes_of(failure):
     """The known mistakes a failure names, as (what, hint, line), in the kit's own words when it knows the key.
 
-    (cnnkit.spec.table.MISTAKE_WORDS: what it looks like happened, the idea to fix it, and the exact line where
-    the table has one; the record's own words otherwise.)
+    (cnnkit.spec.table.MISTAKE_WORDS, each a cnnkit.spec.graded.Mistake: what it looks like happened, the idea
+    to fix it, and the exact line where there is one; the record's own words otherwise.)
     """
     found = []
     for mistake in items(failure.get("mistakes")):
@@ -140,7 +140,9 @@ def mistakes_of(failure):
             continue
         words = MISTAKE_WORDS.get(mistake.get("key")) if isinstance(mistake.get("key"), str) else None
         what, hint, line = (
-            (*words, "")[:3] if words else (mistake.get("what"), mistake.get("hint"), mistake.get("line"))
+            (words.what, words.hint, words.line)
+            if words
+            else (mistake.get("what"), mistake.get("hint"), mistake.get("line"))
         )
         if what:
             found.append((text(what, 400), text(hint, 800), text(line, 400)))

@@ -3,7 +3,7 @@
 nbconvert leaves LaTeX (``$...$``, ``$$...$$``, ``\\begin{...}``) as text for MathJax to typeset in the
 browser; feedback pages and the formgrader then show it raw wherever MathJax's script does not load. Here
 the same markdown renderer (nbconvert's, so everything else comes out as it always did) writes each formula
-as MathML instead: converted by latex2mathml, then sanitised by ``sanitize.strict_mathml`` (an allowlist of
+as MathML instead: converted by latex2mathml, then sanitised by ``allowlists.strict_mathml`` (an allowlist of
 MathML's presentation elements and plain attribute values: a formula holds no link, script, style or HTML,
 whatever its LaTeX said). A formula that cannot be converted, or is longer than MAX_LATEX, is shown as
 nbconvert shows it.
@@ -19,9 +19,10 @@ from jinja2 import pass_context
 from latex2mathml.converter import convert
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+from cnnkit.grading.allowlists import strict_mathml
 from cnnkit.grading.html_shape import structure_problem
 from cnnkit.grading.remember import remembered
-from cnnkit.grading.sanitize import frozen_attachments, strict_mathml
+from cnnkit.grading.sanitize import frozen_attachments
 
 MAX_LATEX = 5_000  # characters of one formula (the notebook's longest has 300); longer ones stay LaTeX text
 

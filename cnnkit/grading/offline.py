@@ -13,7 +13,6 @@ without the sandbox, the time limits or the integrity checks of real grading.
 
 import builtins
 import contextlib
-import importlib.util
 import io
 import traceback
 import warnings
@@ -41,7 +40,7 @@ def grade_answers(answers, master=course.MASTER):
 def graded_notebook(answers, master=course.MASTER):
     """The master notebook with the answers filled in, run, and judged by VerifyResults."""
     nb = submission(answers, master)
-    run_cells(nb, load_kernel_checks(master.parent / course.CHECKS_FILE.name))
+    run_cells(nb, kernel_checks(master))
     nb, _ = VerifyResults().preprocess(nb, {})
     return nb
 
@@ -71,15 +70,12 @@ def submission(answers, master=course.MASTER):
     return nb
 
 
-def load_kernel_checks(path):
-    """A fresh copy of the checker module, playing the one the kernel imports as cnn_checks.
+def kernel_checks(master=course.MASTER):
+    """A fresh copy of the checker beside master, playing the one the kernel imports as cnn_checks.
 
     Its ``publish`` is replaced per run (see run_cells) to collect result records.
     """
-    spec = importlib.util.spec_from_file_location("cnnkit_offline_checks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return course.load_checks(master.parent / course.CHECKS_FILE.name, fresh=True)
 
 
 class _Shell:

@@ -11,7 +11,9 @@ namespace of its own, output and warnings caught; a spare whose imports printed 
 used, since a fresh kernel would have shown that in the notebook).
 
 One grading process grades one notebook at a time, so there is at most one spare per process:
-``waiting()``, ``keep()``, ``take()``, ``discard_spare()``.
+``waiting()``, ``keep()``, ``take()``, ``discard_spare()``. It is poked (``SpareKernel.poke``) between the
+cells of the notebook being graded and, by a grading process waiting for its next job, while it waits
+(``poke_while_idle``): either way it runs its imports as soon as it answers.
 """
 
 import os
@@ -26,6 +28,7 @@ from cnnkit import compat
 from cnnkit.sandbox.bwrap import COPY_IN_CALL
 
 ASK_AGAIN = 0.5  # seconds before a spare that has not answered kernel_info is asked again
+POKE_WITHIN = 60  # seconds after its start during which an idle process pokes its spare (see poke_while_idle)
 QUIET_ANSWER = "__import__('sys').__dict__.pop('_cnnkit_quiet', False)"
 WARM_UP_LINES = (
     "import contextlib, io, sys, warnings",
@@ -55,6 +58,19 @@ def take():
     global _spare
     spare, _spare = _spare, None
     return spare
+
+
+def poke_while_idle(idle):
+    """Poke this process's spare, again while idle() (a grading process waiting for its next job: False once one
+    came), until it has been sent its imports: the next notebook then finds them done.
+
+    Gives up POKE_WITHIN seconds after the spare started (one that never answers is found out at take-over).
+    """
+    spare = _spare
+    while spare is not None and spare.imports_pending() and time.monotonic() - spare.started < POKE_WITHIN:
+        spare.poke()
+        if not idle():
+            return
 
 
 def discard_spare():
@@ -104,8 +120,13 @@ class SpareKernel:
         self.client = manager.client()
         self.client.start_channels()
         self.imports = list(imports)
+        self.started = time.monotonic()
         self.warm_up = None  # the request running the imports, once sent
         self.asked = None  # (request, when) of the last kernel_info sent to learn that it is up
+
+    def imports_pending(self):
+        """Whether it has imports to run that it has not been sent yet."""
+        return self.warm_up is None and bool(self.imports)
 
     def poke(self):
         """Between two cells of the current notebook: once the spare answers, send it the imports.
@@ -213,11 +234,11 @@ class SpareKernel:
                 return message
 
     def discard(self):
-        """Shut the kernel down and remove its folder."""
+        """Stop the kernel at once (its launcher still cleans up: compat.kernel_manager_class) and remove its folder."""
         try:
             self.client.stop_channels()
             if run_sync(self.manager.is_alive)():
-                run_sync(self.manager.shutdown_kernel)(now=False)
+                run_sync(self.manager.shutdown_kernel)(now=True)
         finally:
             run_sync(self.manager.cleanup_resources)()
             shutil.rmtree(self.folder, ignore_errors=True)

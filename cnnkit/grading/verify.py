@@ -16,11 +16,12 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from cnnkit import course
 from cnnkit.records.probe import PROBE_MIME
 from cnnkit.records.result import RESULT_MIME, collect_outcomes
 from cnnkit.records.verdict import VERDICT_MIME, Verdict, display
 from cnnkit.spec.notebook import find_grade_call
-from cnnkit.spec.table import CHECKS, SPEC, score
+from cnnkit.spec.table import SPEC, score
 
 KIT_MIMES = frozenset({VERDICT_MIME, RESULT_MIME, PROBE_MIME})  # only the kit's own steps write these
 
@@ -39,9 +40,9 @@ def judge_case(name, case, outcome):
     row = SPEC[name]
     inputs = row.make_inputs(case)
     expected = row.expected_parts(*inputs)
-    verdict = CHECKS.judge(name, case, inputs, expected, outcome)
+    verdict = course.load_checks().judge(name, case, inputs, expected, outcome)
     if verdict and "returned" in outcome:  # the known mistakes are worked out only for a wrong answer
-        verdict = CHECKS.judge(name, case, inputs, expected, outcome, row.known_mistakes(*inputs))
+        verdict = course.load_checks().judge(name, case, inputs, expected, outcome, row.known_mistakes(*inputs))
     return verdict
 
 
@@ -51,7 +52,7 @@ def verdict_record(name, cases, public_count, verdicts, points) -> Verdict:
     failures = [
         {
             "case": index + 1,
-            "description": CHECKS.describe_case(name, case),
+            "description": course.load_checks().describe_case(name, case),
             "visibility": "public" if index < public_count else "hidden",
             **verdict,
         }
@@ -76,7 +77,7 @@ def render(record, cases):
         messages = [None] * len(cases)
         for failure in record["failures"]:
             messages[failure["case"] - 1] = failure["message"]
-        lines.append(CHECKS.report(name, cases, messages))
+        lines.append(course.load_checks().report(name, cases, messages))
     return "\n".join(lines)
 
 

@@ -101,6 +101,20 @@ class Stranger:
         return printable(self.raw, limit=160)
 
 
+def course_config(root):
+    """The course's nbgrader_config.py, loaded as nbgrader loads it (a traitlets Config)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def exchange_root(config):
+    """The exchange folder nbgrader uses with this configuration."""
+    from nbgrader.exchange.default.exchange import Exchange
+
+    return Exchange(config=config).root
+
+
 def inbound_folder(exchange_root, course_id):
     return Path(exchange_root) / course_id / "inbound"
 

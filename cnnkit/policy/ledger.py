@@ -247,6 +247,14 @@ def scored_attempts(rows) -> list[rules.Attempt]:
     ]
 
 
+def kept_attempts(graded, official):
+    """Names of the graded rows whose stored copies are kept: the official attempt, the latest (it becomes
+    official if the policy changes to "last"), and any whose feedback is not released yet. So a student's
+    storage is at most two attempts, however often they submit."""
+    latest = max(graded, key=lambda row: row["attempt"])
+    return {official["name"], latest["name"]} | {row["name"] for row in graded if row["status"] != "done"}
+
+
 def clip(text):
     text = str(text or "")
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "..."

@@ -16,8 +16,10 @@ with the grader's rights. It
    exhausted by connections of others;
 4. hands the sandbox the working copy's files, over a socket beside the kernel's (``Files``), to the
    sandbox's own processes only: the working copy itself is never mounted in the sandbox;
-5. when the kernel ends, is told to stop, or the grader dies: kills the sandbox (every process
-   in it: they share its PID namespace).
+5. when the kernel ends, is told to stop (SIGTERM: how the kit stops a kernel, cnnkit.compat.kernel_manager_class),
+   or the grader dies: kills the sandbox (every process in it: they share its PID namespace), then cleans
+   up: its socket folder, the whole-sandbox cgroup's report (the limits it hit) and the cgroup itself.
+   A stop that comes while it is still starting is handled the same way.
 
 Standard library only: it starts for every notebook, and ``-I`` keeps the student-controlled
 working directory off ``sys.path`` (and this file's folder too: ``sibling`` loads bwrap.py by
@@ -60,6 +62,7 @@ else:  # run by the kernelspec
 RUNDIR_PREFIX = "cnnkit-kernel-"
 SOCKETS = "sockets"
 CHANNELS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+STOPPED = 128 + signal.SIGTERM  # the exit code of a launcher told to stop before its kernel started
 # Connections relayed at a time per channel, and to the files socket. jupyter_client needs one or two per
 # channel (a client, and the manager's own on control); each costs the kernel one of its open files.
 MAX_CONNECTIONS = 8
@@ -268,20 +271,35 @@ def kill(process):
         process.kill()
 
 
-async def supervise(process):
-    """The kernel's exit code. Stops it when jupyter_client terminates us or the grader process dies."""
+def stop_signals():
+    """An event set when the launcher is told to stop: SIGTERM (jupyter_client stopping the kernel) or SIGHUP.
+
+    Installed before the launcher makes anything that needs cleaning up: from then on a stop, however
+    early, ends in the clean-up of run_sandboxed, never in the signal's default death. Interrupts arrive
+    as messages (interrupt_mode "message"): a stray SIGINT must not end the relay.
+    """
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(signum, kill, process)
-    # Interrupts arrive as messages (interrupt_mode "message"): a stray SIGINT must not end the relay.
+        loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGINT, lambda: None)
+    return stop
+
+
+async def supervise(process, stop):
+    """The kernel's exit code. Kills the sandbox when the launcher is told to stop or the grader process dies."""
     parent = os.getppid()
-    while True:
-        try:
-            return await asyncio.wait_for(process.wait(), timeout=1)
-        except TimeoutError:
-            if os.getppid() != parent:
+    exited = asyncio.ensure_future(process.wait())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while not exited.done():
+            waiting = {exited} if stopped.done() else {exited, stopped}  # once told, only the exit is awaited
+            await asyncio.wait(waiting, timeout=1, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set() or os.getppid() != parent:
                 kill(process)
+        return exited.result()
+    finally:
+        stopped.cancel()
 
 
 def whole_sandbox_group(settings):
@@ -308,6 +326,7 @@ async def start_kernel(settings, sockets, files, extra, group):
 
 async def run_sandboxed(settings, info, connection_file, extra):
     """Run the kernel in the sandbox until it exits."""
+    stop = stop_signals()
     kernel_info = {**info, "transport": "ipc", "ip": f"{bwrap.KERNEL_RUN}/k"}
     files = bwrap.sandbox_files(settings, connection=kernel_info)
     group = whole_sandbox_group(settings)
@@ -320,8 +339,10 @@ async def run_sandboxed(settings, info, connection_file, extra):
         relay = Relay(info, dir_fd, sockets / Path(bwrap.FILES_SOCKET).name)
         try:
             await relay.start()
+            if stop.is_set():  # told to stop before the kernel started: it never starts
+                return STOPPED
             relay.kernel_started(await start_kernel(settings, sockets, files, extra, group))
-            return await supervise(relay.kernel)
+            return await supervise(relay.kernel, stop)
         finally:
             if relay.kernel is not None:
                 kill(relay.kernel)

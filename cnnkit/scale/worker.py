@@ -33,6 +33,7 @@ from cnnkit.scale.cause import describe, keeping_cause
 from cnnkit.scale.gradebook_writer import submission_state
 from cnnkit.scale.processes import watch_parent
 
+POKE_EVERY = 0.05  # seconds between two pokes of a spare kernel while the process waits for a job
 ASSIGNMENT = "cnn_step_by_step"  # as cnnkit.course.ASSIGNMENT; not imported so grading processes stay light
 
 
@@ -44,6 +45,7 @@ def serve(course_root, fd):
     broken = preload(course_root)
     while True:
         try:
+            poke_spare_kernel(idle=lambda: not connection.poll(POKE_EVERY))
             job = connection.recv()
         except (EOFError, OSError):  # the batch is over
             discard_spare_kernel()
@@ -106,6 +108,16 @@ def start_spare_kernel(config, folder):
         kinds[0].start_spare_ahead(config, folder)
 
 
+def poke_spare_kernel(idle=lambda: False):
+    """Get the spare kernel's imports going (cnnkit.grading.spare.poke_while_idle) while idle() says no job came.
+
+    The default pokes once: between a job's steps, the spare may have come up since the notebook's last cell.
+    """
+    spare = sys.modules.get("cnnkit.grading.spare")
+    if spare is not None:
+        spare.poke_while_idle(idle)
+
+
 def discard_spare_kernel():
     """Shut down the spare kernel the last job started (the module is the scratch course's, as the config's)."""
     spare = sys.modules.get("cnnkit.grading.spare")
@@ -128,6 +140,7 @@ def grade_in_scratch(course_root, job):
     autograded = course_root / job["autograded"]
     feedback = None
     if job.get("feedback") and status == GRADED:
+        poke_spare_kernel()  # its imports then run beside the feedback page
         feedback, feedback_log = feedback_in_process(course_root, job["assignment"], job["student"], db_url)
         log += feedback_log
     outcome = {

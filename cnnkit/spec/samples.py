@@ -7,12 +7,13 @@ worked out from the check cells' cases and points (which cases a planted mistake
 follows from the cases' properties), never typed in.
 """
 
+import functools
 import shutil
 
 import nbformat
 
 from cnnkit import course
-from cnnkit.spec import notebook, reference
+from cnnkit.spec import notebook
 from cnnkit.spec.table import SPEC, score
 
 
@@ -26,42 +27,44 @@ def expected_scores(passes, master=course.MASTER):
 
 
 def _mistaken(answers):
-    """A half-done submission with the slips students make most often."""
+    """A half-done submission with the slips students make most often (each function's partial_sample)."""
     edited = dict(answers)
-    # Bias forgotten in the single step.
-    edited["conv_single_step"] = notebook.edit(answers["conv_single_step"], "Z = Z + b.item()", "Z = Z")
-    # Windows start at h instead of h * stride (rows only).
-    edited["conv_forward"] = notebook.edit(answers["conv_forward"], "vert_start = h * stride", "vert_start = h")
-    # Average pooling branch missing: A stays 0 in average mode.
-    edited["pool_forward"] = notebook.edit(answers["pool_forward"], 'elif mode == "average":', 'elif mode == "avg":')
-    for name in ("conv_backward", "distribute_value", "pool_backward"):
-        del edited[name]  # left as the release stub
+    for name, function in SPEC.items():
+        sample = function.partial_sample
+        if sample.stub:
+            del edited[name]  # left as the release stub
+            continue
+        for old, new in sample.edits:
+            edited[name] = notebook.edit(edited[name], old, new)
     return edited
 
 
 def _mistaken_passes(name, case):
     """Which cases the half-done submission passes, from what each planted slip changes."""
-    if name in ("zero_pad", "create_mask_from_window"):
-        return True  # untouched
-    if name == "conv_single_step":
-        return case.get("bias_scale", 1.0) == 0  # a forgotten bias shows unless the bias is 0
-    if name == "conv_forward":  # rows start right when they step by 1, or when there is one row
-        rows = reference.output_size(case["n_H"], case["f"], case["pad"], case["stride"])
-        return case["stride"] == 1 or rows == 1
-    if name == "pool_forward":
-        return case["mode"] == "max"
-    return False  # left as stubs
+    return SPEC[name].partial_sample.passes(case)
 
 
 FULL = notebook.points()
 ZERO = {grade_id: 0 for grade_id in FULL}
 
-# name -> (how to make the answers from the master's, expected score of every check cell)
-SAMPLES = {
-    "sample-complete": (lambda answers: answers, FULL),
-    "sample-untouched": (lambda answers: {}, ZERO),
-    "sample-partial": (_mistaken, expected_scores(_mistaken_passes)),
-}
+
+@functools.cache
+def _samples():
+    """name -> (how to make the answers from the master's, expected score of every check cell)."""
+    return {
+        "sample-complete": (lambda answers: answers, FULL),
+        "sample-untouched": (lambda answers: {}, ZERO),
+        "sample-partial": (_mistaken, expected_scores(_mistaken_passes)),
+    }
+
+
+def __getattr__(name):
+    """SAMPLES, worked out on first use: the expected scores need the checker's public cases (never at import)."""
+    if name == "SAMPLES":
+        return _samples()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # The sample students' names, so the formgrader and the exports list people ("None, None" otherwise).
 SAMPLE_NAMES = {
     "sample-complete": ("Ada", "Complete"),
@@ -91,6 +94,6 @@ def write_samples(root=course.ROOT):
     """Put every sample into root/submitted; returns the student ids written."""
     answers = notebook.solutions()
     release = release_notebook()
-    for student, (make_answers, _) in SAMPLES.items():
+    for student, (make_answers, _) in _samples().items():
         write_submission(root, student, notebook.fill_in(release, make_answers(answers)))
-    return list(SAMPLES)
+    return list(_samples())

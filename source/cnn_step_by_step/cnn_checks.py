@@ -290,14 +290,6 @@ def encode(value, depth=0):
     return {"kind": "other", "type": type(value).__name__, "repr": _short_repr(value)}
 
 
-def decode_array(encoded):
-    """The ndarray inside an encoded 'array', or None."""
-    if encoded.get("kind") != "array":
-        return None
-    raw = base64.b64decode(encoded["data"])
-    return np.frombuffer(raw, dtype=np.dtype(encoded["dtype"])).reshape(encoded["shape"]).copy()
-
-
 def _snapshot(value, depth=0):
     """A copy of the arrays inside the (trusted) inputs, to tell later whether they were changed."""
     if depth > 4:
@@ -384,8 +376,22 @@ def encode_outcome(function, args, kwargs):
     return outcome
 
 
-# ---------------------------------------------------------------- judging
+# ================================================================ GRADING-CRITICAL PART: judge and all it calls
+# From here to "END OF THE GRADING-CRITICAL PART", the code decides scores. When a notebook is graded, the
+# course runs its own copy of this part on what the functions returned for every case; check() runs the same
+# code on the public cases, so the self-check and the grade agree. It uses nothing else of this file but the
+# FUNCTIONS table and the tolerances RTOL and ATOL. Change it and every score may change; the rest of the
+# file only helps students (making inputs, encoding results, check() and hint()).
+#
 # A problem is (kind, text): kind names the failure for the course's records, text explains it to you.
+
+
+def decode_array(encoded):
+    """The ndarray inside an encoded 'array', or None."""
+    if encoded.get("kind") != "array":
+        return None
+    raw = base64.b64decode(encoded["data"])
+    return np.frombuffer(raw, dtype=np.dtype(encoded["dtype"])).reshape(encoded["shape"]).copy()
 
 
 def _fmt(values, count=4):
@@ -890,6 +896,9 @@ def _name_hint(message):
         "the function uses a name that does not exist when it runs: a typo, or a variable defined outside the "
         "function (in another cell) or only in one branch."
     )
+
+
+# ================================================================ END OF THE GRADING-CRITICAL PART
 
 
 # ---------------------------------------------------------------- reports

@@ -91,7 +91,7 @@ def test_each_planted_mistake_is_named_in_its_row(pages, sample_notebooks):
         keys = [m["key"] for failure in record["failures"] for m in failure["mistakes"]]
         if keys:
             named += 1
-            what = MISTAKE_WORDS[keys[0]][0]
+            what = MISTAKE_WORDS[keys[0]].what
             assert f"Looks like {what}" in text, text
     assert named >= 1, "the partial sample plants a known mistake (the forgotten bias): its row must name it"
     assert "Looks like the bias b was not added" in rows["conv_single_step"][1]

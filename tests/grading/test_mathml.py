@@ -15,7 +15,7 @@ from nbformat.v4 import new_markdown_cell
 from traitlets.config import Config
 
 from cnnkit import course
-from cnnkit.grading import mathml, sanitize
+from cnnkit.grading import allowlists, mathml
 from cnnkit.spec import notebook, samples
 from tests.grading.feedback_pages import course_config, feedback_page, judged
 from tests.grading.test_sanitize import PNG, PWNED_MARKER, pwn, script_sites
@@ -107,7 +107,7 @@ def test_a_formula_in_an_images_alt_text_stays_text():
 
 
 def test_mathml_is_sanitised_by_an_allowlist():
-    allowed = sanitize.strict_mathml(
+    allowed = allowlists.strict_mathml(
         '<math display="block"><mfrac linethickness="0"><mi mathvariant="bold">a</mi><mn>2</mn></mfrac>'
         '<mspace width="0.5em"></mspace><mo stretchy="false">(</mo></math>'
     )
@@ -115,7 +115,7 @@ def test_mathml_is_sanitised_by_an_allowlist():
         '<math display="block"><mfrac linethickness="0"><mi mathvariant="bold">a</mi><mn>2</mn></mfrac>'
         '<mspace width="0.5em"></mspace><mo stretchy="false">(</mo></math>'
     )
-    assert sanitize.strict_mathml('<math><mstyle mathcolor="url(javascript:x)"><mi>x</mi></mstyle></math>') == (
+    assert allowlists.strict_mathml('<math><mstyle mathcolor="url(javascript:x)"><mi>x</mi></mstyle></math>') == (
         "<math><mstyle><mi>x</mi></mstyle></math>"
     )
 

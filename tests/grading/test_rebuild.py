@@ -27,7 +27,7 @@ def cell(nb, grade_id):
 
 def grades(nb):
     """grade_id -> score when the notebook's cells run in-process and are judged as autograde judges them."""
-    judged = offline.run_cells(copy.deepcopy(nb), offline.load_kernel_checks(offline.course.CHECKS_FILE))
+    judged = offline.run_cells(copy.deepcopy(nb), offline.kernel_checks())
     judged, _ = offline.VerifyResults().preprocess(judged, {})
     return {grade_id: record["score"] for grade_id, record in offline.verdicts(judged).items()}
 

@@ -25,7 +25,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 
 from cnnkit import course
-from cnnkit.grading import sanitize
+from cnnkit.grading import allowlists, sanitize
 from cnnkit.grading.sanitize import SanitizeForPeople, sanitize_notebook
 from cnnkit.results import scores
 from cnnkit.results.report import aggregate, page, read
@@ -265,12 +265,12 @@ def test_html_svg_and_markdown_outputs_keep_their_plain_content():
 @pytest.mark.parametrize("name", list(MATHML_ATTACKS))
 def test_mathml_payloads_are_stopped_by_the_html_and_the_mathml_policies(name):
     payload = MATHML_ATTACKS[name]
-    assert script_sites(sanitize.permissive_html(payload)), "the premise: kept as it is, the payload runs"
-    for policy in (sanitize.strict_html, sanitize.strict_mathml):
+    assert script_sites(allowlists.permissive_html(payload)), "the premise: kept as it is, the payload runs"
+    for policy in (allowlists.strict_html, allowlists.strict_mathml):
         cleaned = policy(payload)
         assert script_sites(cleaned) == [] and script_sites(rendered(markdown_notebook(cleaned))) == [], cleaned
         assert not re.search(r"<(a|img|style|script|mglyph|maction|annotation)\b|href=|onclick", cleaned), cleaned
-    assert "<math" not in sanitize.strict_html(payload), "HTML keeps no MathML: only the kit's formulas are MathML"
+    assert "<math" not in allowlists.strict_html(payload), "HTML keeps no MathML: only the kit's formulas are MathML"
 
 
 def markdown_notebook(text):

@@ -5,6 +5,7 @@ import logging
 import sys
 
 from cnnkit.hub import service
+from cnnkit.policy import ledger
 
 
 def test_every_log_line_of_the_service_is_one_printable_line():
@@ -24,7 +25,7 @@ def graded_row(name, attempt, status="done"):
 
 def test_only_attempts_that_can_still_become_official_keep_their_copies():
     rows = [graded_row(f"a{n}", n) for n in range(1, 6)]
-    assert service.kept_attempts(rows, rows[4]) == {"a5"}  # "last": the latest is the official one
-    assert service.kept_attempts(rows, rows[1]) == {"a2", "a5"}  # "best": the best and the latest
+    assert ledger.kept_attempts(rows, rows[4]) == {"a5"}  # "last": the latest is the official one
+    assert ledger.kept_attempts(rows, rows[1]) == {"a2", "a5"}  # "best": the best and the latest
     rows[4] = graded_row("a5", 5, status="released")
-    assert service.kept_attempts(rows[:4] + [rows[4]], rows[0]) == {"a1", "a5"}
+    assert ledger.kept_attempts(rows[:4] + [rows[4]], rows[0]) == {"a1", "a5"}

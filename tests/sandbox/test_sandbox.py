@@ -25,7 +25,7 @@ from cnnkit.results import scores
 from cnnkit.sandbox import bwrap, workcopy
 from cnnkit.sandbox import launch as sandbox_launch
 from cnnkit.spec import notebook, samples
-from tests.support import copy_course, db_url, run_nbgrader
+from tests.support import clone_course, db_url, run_nbgrader
 
 DOCS = course.ROOT / "docs" / "security.md"
 NOTEBOOK = f"{course.ASSIGNMENT}.ipynb"
@@ -45,15 +45,18 @@ def integration_block():
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
-def sandboxed_course(target, extra_config=""):
-    """A course copy whose configuration runs student code in the sandbox (as documented)."""
-    root = copy_course(target)
+def sandboxed_course(released, target, extra_config=""):
+    """A copy of the released course whose configuration runs student code in the sandbox (as documented).
+
+    The configuration only changes how submissions run, not what generate_assignment made: a copy of
+    conftest's released_course serves.
+    """
+    root = clone_course(released, target)
     config = root / "nbgrader_config.py"
     text = config.read_text()
     if "sandbox.KERNEL_NAME" not in text:
         text = f"{text}\n{integration_block()}"
     config.write_text(f"{text}\n{extra_config}")
-    run_nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     return root
 
 
@@ -307,10 +310,10 @@ ATTACKERS = ("attack-read", "attack-write", "attack-process", "attack-sleep", "a
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(released_course, tmp_path_factory):
     """The sandboxed course after one autograde batch and its feedback, with what was observed around it."""
     config = f"c.Execute.timeout = {CELL_TIMEOUT}\nsandbox.configure(group_memory_mb={GROUP_MEMORY_MB})\n"
-    root = sandboxed_course(tmp_path_factory.mktemp("sandbox") / "course", config)
+    root = sandboxed_course(released_course, tmp_path_factory.mktemp("sandbox") / "course", config)
     plant_secrets(root)
     listener = Listener()
     submit(root, "alice", extra=f"\n# {SECRET}\n")
@@ -460,8 +463,8 @@ def test_no_process_outlives_its_notebook(batch):
     assert not trace.exists()
 
 
-def test_autograde_refuses_without_a_sandbox_unless_told_otherwise(tmp_path):
-    root = sandboxed_course(tmp_path / "course")
+def test_autograde_refuses_without_a_sandbox_unless_told_otherwise(released_course, tmp_path):
+    root = sandboxed_course(released_course, tmp_path / "course")
     submit(root, "good")
     missing = {"CNNKIT_BWRAP": str(tmp_path / "no-bwrap")}
     refused = run_nbgrader(root, "autograde", course.ASSIGNMENT, check=False, env=missing)

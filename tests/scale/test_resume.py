@@ -17,6 +17,7 @@ from tests.support import BIN, clone_course, db_url, run_nbgrader
 EXPECTED = {student: cells for student, (_, cells) in samples.SAMPLES.items()}
 # The samples under other ids: a batch of several seconds each, long enough to interrupt in the middle.
 STUDENTS = {f"{student}-1": cells for student, cells in EXPECTED.items()}
+FORCED = "sample-partial-1"  # the student the forced rerun regrades
 
 
 def prepared_course(released_course, root):
@@ -101,7 +102,8 @@ def test_reruns_are_idempotent_and_each_batch_is_backed_up(released_course, tmp_
     assert first == rounded(STUDENTS)
     again = run_nbgrader(root, "autograde", course.ASSIGNMENT)
     assert "Skipping existing assignment" in again.stdout + again.stderr
-    run_nbgrader(root, "autograde", course.ASSIGNMENT, "--force")
+    # One student forced is a batch like any other (backed up first) and regrades from scratch.
+    run_nbgrader(root, "autograde", course.ASSIGNMENT, "--force", "--student", FORCED)
     assert all_scores(root) == first
     backups = sorted((root / "backups").glob("gradebook-*.db"))
     assert len(backups) == 3

@@ -5,9 +5,10 @@ makes; every other function stays the master's. Grading must take points off tha
 function's check cell, and only there, and say why (the case, and the named mistake
 when the checker knows it).
 
-Alternatives: complete sets of the eight functions, correct but written unlike the master
-(whole-array numpy, other loop orders, other return types, noisy on stderr). Grading must
-give them full marks.
+Alternatives: sets of the eight functions, correct but written unlike the master
+(whole-array numpy, other loop orders, other return types, noisy on stderr), with the master's
+solution for a function an alternative does not rewrite (one added later). Grading must give
+them full marks.
 """
 
 import re
@@ -1051,8 +1052,9 @@ ALTERNATIVES = {
 }
 
 
-def alternative_answers(name):
-    return {function: code.strip() + "\n" for function, code in ALTERNATIVES[name].items()}
+def alternative_answers(name, solutions):
+    """An alternative's code for the functions it rewrites, the master's for any other (a function added later)."""
+    return {**solutions, **{function: code.strip() + "\n" for function, code in ALTERNATIVES[name].items()}}
 
 
 def mutant_answers(mutant, solutions):
@@ -1066,7 +1068,7 @@ MUTANTS_BY_ID = {mutant.id: mutant for mutant in MUTANTS}
 def entry_answers(entry, solutions):
     """function name -> solution code of a catalogue entry (a mutant's id or an alternative's name)."""
     if entry in ALTERNATIVES:
-        return alternative_answers(entry)
+        return alternative_answers(entry, solutions)
     return mutant_answers(MUTANTS_BY_ID[entry], solutions)
 
 

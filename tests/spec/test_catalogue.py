@@ -26,9 +26,11 @@ from cnnkit.records.verdict import VERDICT_MIME
 from cnnkit.results import scores
 from cnnkit.spec import notebook, samples
 from cnnkit.spec.parts import FUNCTIONS
-from cnnkit.spec.table import CHECKS, SPEC
+from cnnkit.spec.table import SPEC
 from tests.spec.catalogue import ALTERNATIVES, MUTANTS, REAL_NBGRADER, entry_answers
 from tests.support import db_url
+
+CHECKS = course.load_checks()  # the instructor's checker
 
 pytestmark = pytest.mark.slow  # about a minute of in-process grading: scheduled early (tests/conftest.py)
 

@@ -1,7 +1,7 @@
 """The master notebook's solutions and the trusted reference, against independent oracles.
 
 Both implementations of the eight functions (the loop-based solution cells of the master
-notebook and the whole-array ``cnnkit.spec.reference``) are checked over a seeded, randomized
+notebook and the whole-array references of ``cnnkit/spec/functions/``) are checked over a seeded, randomized
 sweep of shapes and hyperparameters, forward and backward, against oracles that share no
 code or method with either of them:
 
@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-from cnnkit.spec import reference
 from cnnkit.spec.notebook import solution_namespace
 from cnnkit.spec.parts import FUNCTIONS
+from cnnkit.spec.table import SPEC
 
 FUNCTION_NAMES = FUNCTIONS
 
@@ -59,7 +59,7 @@ def implementation(name):
     if name == "solution":
         namespace = solution_namespace()
         return {function: namespace[function] for function in FUNCTION_NAMES}
-    return {function: getattr(reference, function) for function in FUNCTION_NAMES}
+    return {function: SPEC[function].reference for function in FUNCTION_NAMES}
 
 
 @pytest.fixture(params=["solution", "reference"])
@@ -490,7 +490,7 @@ def test_distribute_value_shares_evenly(impl, dz, shape):
 
 def conv_forward_ignoring_stride(A_prev, W, b, hparameters):
     """Window origin h instead of h * stride (output still sized with the real stride)."""
-    Z, _ = reference.conv_forward(A_prev, W, b, {**hparameters, "stride": 1})
+    Z, _ = SPEC["conv_forward"].reference(A_prev, W, b, {**hparameters, "stride": 1})
     n_H = spec_output_size(A_prev.shape[1], W.shape[0], hparameters["pad"], hparameters["stride"])
     n_W = spec_output_size(A_prev.shape[2], W.shape[0], hparameters["pad"], hparameters["stride"])
     return Z[:, :n_H, :n_W, :], (A_prev, W, b, hparameters)
@@ -498,16 +498,16 @@ def conv_forward_ignoring_stride(A_prev, W, b, hparameters):
 
 def conv_forward_flipping_filters(A_prev, W, b, hparameters):
     """A true convolution (flipped filters) instead of the cross-correlation CNNs use."""
-    return reference.conv_forward(A_prev, W[::-1, ::-1], b, hparameters)
+    return SPEC["conv_forward"].reference(A_prev, W[::-1, ::-1], b, hparameters)
 
 
 def conv_forward_without_bias(A_prev, W, b, hparameters):
-    Z, cache = reference.conv_forward(A_prev, W, b, hparameters)
+    Z, cache = SPEC["conv_forward"].reference(A_prev, W, b, hparameters)
     return Z - b, cache
 
 
 def pool_forward_ignoring_stride(A_prev, hparameters, mode="max"):
-    A, _ = reference.pool_forward(A_prev, {**hparameters, "stride": 1}, mode)
+    A, _ = SPEC["pool_forward"].reference(A_prev, {**hparameters, "stride": 1}, mode)
     n_H = spec_output_size(A_prev.shape[1], hparameters["f"], 0, hparameters["stride"])
     n_W = spec_output_size(A_prev.shape[2], hparameters["f"], 0, hparameters["stride"])
     return A[:, :n_H, :n_W, :], (A_prev, hparameters)
@@ -515,23 +515,23 @@ def pool_forward_ignoring_stride(A_prev, hparameters, mode="max"):
 
 def conv_backward_ignoring_stride(dZ, cache):
     A_prev, W, b, hparameters = cache
-    return reference.conv_backward(dZ, (A_prev, W, b, {**hparameters, "stride": 1}))
+    return SPEC["conv_backward"].reference(dZ, (A_prev, W, b, {**hparameters, "stride": 1}))
 
 
 def conv_backward_averaging_over_examples(dZ, cache):
     """dW and db divided by m, as if the loss were a mean over the batch."""
-    dA_prev, dW, db = reference.conv_backward(dZ, cache)
+    dA_prev, dW, db = SPEC["conv_backward"].reference(dZ, cache)
     return dA_prev, dW / dZ.shape[0], db / dZ.shape[0]
 
 
 def pool_backward_spreading_max_evenly(dA, cache, mode="max"):
     """Max pooling's gradient shared over the whole window, as for average pooling."""
-    return reference.pool_backward(dA, cache, "average")
+    return SPEC["pool_backward"].reference(dA, cache, "average")
 
 
 def pool_backward_ignoring_stride(dA, cache, mode="max"):
     A_prev, hparameters = cache
-    return reference.pool_backward(dA, (A_prev, {**hparameters, "stride": 1}), mode)
+    return SPEC["pool_backward"].reference(dA, (A_prev, {**hparameters, "stride": 1}), mode)
 
 
 MUTANTS = [

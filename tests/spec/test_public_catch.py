@@ -1,6 +1,6 @@
 """Every slip that grading knows fails a public self-check first, so Validate never says "Success!" to it.
 
-The kit knows two lists of mistakes: the models of cnnkit/spec/mistakes.py (grading names a failure with
+The kit knows two lists of mistakes: the mistake models of cnnkit/spec/functions/ (grading names a failure with
 them) and the catalogue of realistic submissions (tests/spec/catalogue.py, each mutant one slip in one
 function). Each goes through the student's own check() here: the release's cnn_checks.py and
 public_cases.npz, in this process, on the function with the slip (the master's solutions for the others).

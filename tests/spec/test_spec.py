@@ -9,9 +9,11 @@ import pytest
 
 from cnnkit import course
 from cnnkit.grading import offline, time_policy
-from cnnkit.spec import mistakes, notebook, samples, validate
+from cnnkit.spec import notebook, samples, validate
 from cnnkit.spec.parts import CORE, FUNCTIONS, OPTIONAL, part_of
-from cnnkit.spec.table import CHECKS, MISTAKE_WORDS, SPEC, score
+from cnnkit.spec.table import MISTAKE_WORDS, SPEC, score
+
+CHECKS = course.load_checks()  # the instructor's checker
 
 README = course.ROOT / "README.md"
 
@@ -238,7 +240,7 @@ def test_judging_in_process_confirms_the_samples(student):
 def test_mistake_models_differ_from_the_reference_on_the_public_demo_case():
     for name in FUNCTIONS:
         args, kwargs = SPEC[name].make_inputs(SPEC[name].public_cases[0])
-        assert mistakes.MODELS[name](*args, **kwargs), name
+        assert SPEC[name].model(*args, **kwargs), name
 
 
 def test_the_readme_counts_each_functions_public_and_hidden_cases():

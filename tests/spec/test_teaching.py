@@ -282,7 +282,7 @@ def test_the_notebook_explains(phrase):
 def test_every_figure_a_hint_names_is_in_the_notebook():
     """Hints point at figures by their titles ("figure: the layer as volumes"): each must be a caption."""
     checks = course.load_checks()
-    texts = [hint for _, hint, _ in MISTAKE_WORDS.values()] + [hint for _, _, hint, _ in checks._ERROR_HINTS]
+    texts = [mistake.hint for mistake in MISTAKE_WORDS.values()] + [hint for _, _, hint, _ in checks._ERROR_HINTS]
     texts += [hint for hint, _ in checks._SHAPES_MET.values()]
     named = {title for text in texts for title in re.findall(r"figure: ([a-z' ,]+?)[.)]", text)}
     captions = [cell.source.lower() for cell in pictures(notebook.read(RELEASE_NB))]
