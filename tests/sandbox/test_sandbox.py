@@ -242,13 +242,30 @@ print("ALIVE", alive, "of", len(children))
 """
 
 
-class Listener:
-    """A TCP server on 127.0.0.1 that counts the connections it gets."""
+def tcp_owner(local):
+    """The uid owning the TCP socket whose local address is local ((ip, port) on IPv4), or None if it is gone."""
+    ip, port = local
+    wanted = f"{socket.inet_aton(ip)[::-1].hex().upper()}:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted:
+            return int(fields[7])
+    return None
 
-    def __init__(self):
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it gets from the sandbox's uid.
+
+    Other tests scan every listening port of the machine as their own accounts (tests/kernel_scanner.py):
+    a connection whose client socket is owned by another uid is theirs, not the sandbox's. A connection
+    whose client is already gone cannot be told apart, and counts.
+    """
+
+    def __init__(self, sandbox_uid):
         self.server = socket.create_server(("127.0.0.1", 0))
         self.server.settimeout(0.2)
         self.port = self.server.getsockname()[1]
+        self.sandbox_uid = sandbox_uid
         self.connections = 0
         self.running = True
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -257,10 +274,11 @@ class Listener:
     def serve(self):
         while self.running:
             try:
-                connection, _ = self.server.accept()
+                connection, peer = self.server.accept()
             except TimeoutError:
                 continue
-            self.connections += 1
+            if tcp_owner(peer) in (self.sandbox_uid, None):
+                self.connections += 1
             connection.close()
 
     def stop(self):
@@ -315,7 +333,7 @@ def batch(released_course, tmp_path_factory):
     config = f"c.Execute.timeout = {CELL_TIMEOUT}\nsandbox.configure(group_memory_mb={GROUP_MEMORY_MB})\n"
     root = sandboxed_course(released_course, tmp_path_factory.mktemp("sandbox") / "course", config)
     plant_secrets(root)
-    listener = Listener()
+    listener = Listener(bwrap.Settings.from_env().uid)
     submit(root, "alice", extra=f"\n# {SECRET}\n")
     submit(root, "good")
     submit(root, "attack-read", read_attack(root, listener.port))
