@@ -31,7 +31,16 @@ RESOURCE = "cnnkit_feedback"  # resources[RESOURCE] = {"summary": html, "verdict
 MAX_TEXT = 4_000  # characters of one message shown (a verdict's messages are a few hundred)
 MAX_NOTES = 3  # lines of a message shown under its problem in the summary (the verdict below has them all)
 DATA_LINES = ("expected ", "got ", "The others:")  # lines of a message that list values or other cases
-PART_NAMES = {"core": "Part A (core)", "optional": "Part B (optional)"}
+PART_NAMES = {"core": "Part A (core)", "optional": "Part B"}
+PART_B_WORDS = {"required": "required", "extra_credit": "extra credit", "not_graded": "not graded"}
+
+
+def part_heading(part, mode):
+    """A part's heading in the summary; Part B's says how the course's policy counts it (never "optional"
+    when it is required)."""
+    return f"{PART_NAMES[part]} ({PART_B_WORDS[mode]})" if part == "optional" else PART_NAMES[part]
+
+
 # How a case that did not run failed: the error the executor left in the check cell (cnnkit.grading.execute).
 TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt"}
 CRASH_ERRORS = {"KernelDied", "DeadKernelError"}
@@ -244,7 +253,7 @@ def summary_html(checks, penalty, mode):
             earned = sum(c.score for c in checks if c.part == part)
             possible = sum(c.points for c in checks if c.part == part)
             rows.append(
-                f'<tr class="cnnkit-part"><th colspan="3">{PART_NAMES[part]}: {points(earned)} of {points(possible)}</th></tr>'
+                f'<tr class="cnnkit-part"><th colspan="3">{part_heading(part, mode)}: {points(earned)} of {points(possible)}</th></tr>'
             )
         rows.append(row_html(check))
     return (
