@@ -112,6 +112,19 @@ def pytest_unconfigure(config):
         shutil.rmtree(private, ignore_errors=True)
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker more than this machine has cores (--maxprocesses still caps it).
+
+    About a fifth of the suite's time is spent waiting, not computing: on browsers, on hubs and servers
+    coming up, on cells that sleep until their timeout. With a worker per core the cores then idle (seen
+    with vmstat: 18 % idle over a 2-worker run); the extra worker computes meanwhile. Measured on 2 cores:
+    593 s with 2 workers, 553 s with 3. PYTEST_XDIST_AUTO_NUM_WORKERS still overrides this.
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def xdist_group(item):
     """The tests that must run in one worker: every user of the shared batch, otherwise a test's module.
 

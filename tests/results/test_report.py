@@ -31,10 +31,14 @@ OUT = ("reports", course.ASSIGNMENT)
 
 
 def write_extra_submissions(root):
-    """The loop student (loop after a definition: a timeout, nothing else) and the crashing one."""
+    """The loop student (a cell that never ends after a definition: a timeout, nothing else) and the crashing one.
+
+    The cell hangs asleep rather than in a busy loop: the timeout and the report are the same, and the cores
+    stay with the rest of the suite meanwhile.
+    """
     answers = notebook.solutions()
     release = samples.release_notebook()
-    looping = {**answers, "distribute_value": answers["distribute_value"] + "\n\nwhile True:\n    pass\n"}
+    looping = {**answers, "distribute_value": answers["distribute_value"] + "\n\nimport time\ntime.sleep(3600)\n"}
     crashing = {**answers, "conv_backward": "import os; os._exit(1)\n" + answers["conv_backward"]}
     samples.write_submission(root, LOOP, notebook.fill_in(release, looping))
     samples.write_submission(root, CRASH, notebook.fill_in(release, crashing))
@@ -46,7 +50,7 @@ def reported(released_course, tmp_path_factory):
     root = clone_course(released_course, tmp_path_factory.mktemp("report_course"))
     config = root / "nbgrader_config.py"
     config.write_text(
-        config.read_text() + "\n# test_report: the infinite loop costs 10 s, not 120.\nc.Execute.timeout = 10\n"
+        config.read_text() + "\n# test_report: the endless cell costs 5 s, not 120.\nc.Execute.timeout = 5\n"
     )
     samples.write_samples(root)
     write_extra_submissions(root)

@@ -38,9 +38,14 @@ def answered(**replacements):
 
 
 def fault_submissions():
-    """student -> notebook: a cell that loops (interrupted at the cell timeout), a kernel that exits."""
+    """student -> notebook: a cell that hangs (interrupted at the cell timeout), a kernel that exits.
+
+    It hangs asleep, not in a busy loop: the interruption is the same, and the three courses then leave the
+    cores to the rest of the suite for their 3 x CELL_TIMEOUT seconds (tests/grading/test_faults.py has the
+    busy loop).
+    """
     return {
-        "hangs": answered(zero_pad="while True:\n    pass\n"),
+        "hangs": answered(zero_pad="import time\ntime.sleep(3600)\n"),
         "crashes": answered(conv_single_step="import os\nos._exit(1)\n"),
     }
 
