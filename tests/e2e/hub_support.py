@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from cnnkit import course
@@ -249,8 +250,15 @@ def type_answers(page, panel, answers):
 
 
 def saved_answers(hub, who):
-    """grade_id -> code of the solution cells in the student's saved notebook (read from their home)."""
-    saved = notebook.read(hub.home(who) / course.ASSIGNMENT / NOTEBOOK)
+    """grade_id -> code of the solution cells in the student's saved notebook (read from their home).
+
+    None while the file is being written: the server truncates it first, and a read between the two
+    sees an empty file (it happened in a clean-clone run).
+    """
+    try:
+        saved = notebook.read(hub.home(who) / course.ASSIGNMENT / NOTEBOOK)
+    except nbformat.reader.NotJSONError:
+        return None
     return {notebook.grade_id(cell): cell.source for cell in saved.cells if notebook.is_solution(cell)}
 
 
