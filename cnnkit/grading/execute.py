@@ -284,10 +284,19 @@ class ContainedExecute(Execute):
         return figures.released_drawings(path) if name and path.is_file() else frozenset()
 
     def _limits_that_killed(self, wait=2.0):
-        """The whole-sandbox limits the dead kernel hit, from its launcher's report (written as it ends)."""
+        """The whole-sandbox limits the dead kernel hit, from its launcher's report (written as it ends).
+
+        The launcher writes a report only when a limit was hit, before it exits: once it has exited with
+        none there is nothing to wait for (a plain crash used to wait the whole 2 s for a report that never
+        comes).
+        """
         connection_file = self.km.connection_file
+        report = cgroup.report_path(connection_file)
+        launcher = getattr(self.km.provisioner, "process", None)  # jupyter_client's LocalProvisioner: a Popen
         deadline = time.monotonic() + wait
-        while not cgroup.report_path(connection_file).exists() and time.monotonic() < deadline:
+        while not report.exists() and time.monotonic() < deadline:
+            if launcher is not None and launcher.poll() is not None:
+                break
             time.sleep(0.05)
         self._kernels.discard(connection_file)
         return cgroup.read_report(connection_file)
