@@ -139,17 +139,32 @@ def is_long(item):
     return bool(REAL_COURSE_FIXTURES & set(item.fixturenames)) or item.get_closest_marker("slow") is not None
 
 
+def seconds(item):
+    """What `slow(seconds)` says its group takes on 2 busy cores (0 when it does not say)."""
+    marker = item.get_closest_marker("slow")
+    return marker.args[0] if marker is not None and marker.args else 0
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into scheduling groups
 def pytest_collection_modifyitems(items):
     """Mark each item's xdist group; run the shared batch first, then the groups that run real nbgrader.
 
-    The sort is stable and by group: the tests of a group keep their order and stay together.
+    Among those, the longest first (as `slow(seconds)` says): a long group handed out last keeps one worker
+    busy while the others have nothing left to do. The sort is stable and by group: the tests of a group
+    keep their order and stay together.
     """
     groups = {item: xdist_group(item) for item in items}
     long_groups = {group for item, group in groups.items() if is_long(item)}
+    length = {}
     for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: 0 if groups[item] == SHARED_BATCH else 1 if groups[item] in long_groups else 2)
+        length[group] = max(length.get(group, 0), seconds(item))
+
+    def order(item):
+        group = groups[item]
+        return (0 if group == SHARED_BATCH else 1 if group in long_groups else 2), -length[group]
+
+    items.sort(key=order)
 
 
 def pytest_terminal_summary(terminalreporter):

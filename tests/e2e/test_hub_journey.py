@@ -29,7 +29,7 @@ from tests.e2e import hub_support as hub_ui
 from tests.e2e.hub_support import expect, screenshot
 
 # About ten minutes: handed to a worker early (tests/conftest.py), not left for the end of the run.
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(160)
 VIEWPORT = {"width": 1400, "height": 900}
 PEOPLE = {
     "instructor": ("Irene", "Instructor", "grader"),

@@ -24,6 +24,8 @@ from cnnkit.results.report import read
 from cnnkit.spec import notebook, samples
 from tests.support import clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(55)  # scheduled early, the longest first (tests/conftest.py)
+
 FULL = samples.SAMPLES["sample-complete"][1]
 NB = f"{course.ASSIGNMENT}.ipynb"
 SECRET = "SECRET-GRADEBOOK-BYTES-7f3a"

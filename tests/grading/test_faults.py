@@ -14,6 +14,8 @@ from cnnkit.results import run_summary, scores
 from cnnkit.spec import notebook, samples
 from tests.support import clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(70)  # scheduled early, the longest first (tests/conftest.py)
+
 FULL = samples.SAMPLES["sample-complete"][1]
 NB_NAME = f"{course.ASSIGNMENT}.ipynb"
 # Execute.timeout of this course. The looping zero_pad hangs every cell that calls it (six of them), so each

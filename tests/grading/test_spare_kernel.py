@@ -18,6 +18,8 @@ from cnnkit import sandbox
 from cnnkit.grading import execute
 from cnnkit.grading import spare as spares
 
+pytestmark = pytest.mark.slow  # real kernels for half a minute: scheduled early (tests/conftest.py)
+
 # What the notebook reports about the kernel it runs in.
 LOOK_AROUND = """
 import json, os, sys

@@ -19,6 +19,8 @@ from cnnkit import course
 from cnnkit.hub import accounts, unix
 from cnnkit.hub.layout import HubLayout
 
+pytestmark = pytest.mark.slow  # real accounts made and removed: scheduled early (tests/conftest.py)
+
 FEEDBACK = "cnn_step_by_step/feedback/2026-12-01 12:00:00.000000 UTC/cnn_step_by_step.html"
 
 

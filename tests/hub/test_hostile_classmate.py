@@ -33,6 +33,8 @@ from cnnkit.policy.ledger import State, as_time
 from cnnkit.spec import notebook, samples, totals
 from tests.hub.classroom import NB, Classroom, require_root_and_environment
 
+pytestmark = pytest.mark.slow(90)  # one and a half minutes with real accounts: scheduled early (tests/conftest.py)
+
 FULL = 150.0
 LATE = 0.5  # the share of the score taken off for one started day late
 MISTAKEN_RAW = sum(samples.SAMPLES["sample-partial"][1].values())

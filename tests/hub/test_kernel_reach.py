@@ -35,6 +35,8 @@ from tests import kernel_reach
 from tests.e2e.browser_support import free_port
 from tests.kernel_reach import Hunter, Observer
 
+pytestmark = pytest.mark.slow  # a real server, real accounts: scheduled early (tests/conftest.py)
+
 MARK = f"cnnkit-reach-{secrets.token_hex(4)}"  # in every cell the student runs: what the snoop must never read
 
 
@@ -121,11 +123,16 @@ class StudentServer:
 
 
 def assignment_in_home(user):
-    """The released assignment in the student's home, every answer right, each answer cell marked."""
+    """The released assignment in the student's home, every answer right, each answer cell marked.
+
+    The first answer sleeps 4 s: Validate's kernel lives only while Validate runs, and the snoop must find
+    and try its sockets meanwhile, also when a busy machine makes its sweeps slow.
+    """
     home = Path(pwd.getpwnam(user).pw_dir)
     folder = home / course.ASSIGNMENT
     shutil.copytree(course.RELEASE, folder)
     answers = {name: f"# {MARK}\n{source}" for name, source in notebook.solutions().items()}
+    answers["zero_pad"] = "import time\ntime.sleep(4)\n" + answers["zero_pad"]
     nbformat.write(notebook.fill_in(samples.release_notebook(), answers), str(folder / f"{course.ASSIGNMENT}.ipynb"))
     unix.chown_tree(folder, user, user)
     return folder

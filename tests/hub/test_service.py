@@ -31,6 +31,8 @@ from tests.hub.support import (
 )
 from tests.support import clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(65)  # scheduled early, the longest first (tests/conftest.py)
+
 FULL = 150.0
 CAP = 0.3
 POLICY = [

@@ -31,6 +31,8 @@ from tests.e2e.browser_support import LabServer
 from tests.ingest.trees import deep_chain, depth_of
 from tests.support import clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(65)  # scheduled early, the longest first (tests/conftest.py)
+
 COURSE_ID = "cnn-step-by-step"
 A = course.ASSIGNMENT
 NB = f"{A}.ipynb"

@@ -38,6 +38,12 @@ SHOW_MOUNTS = "print('MOUNTINFO', {label!r}); print(open('/proc/self/mountinfo')
 MOUNT_TABLES = re.compile(r"MOUNTINFO (.*?)\n(.*?)END MOUNTINFO", re.DOTALL)
 
 
+# In the honest student's first answer: its kernel listens for that long at least, so that the snoop finds
+# and tries its sockets while they are there even when the machine is busy and its sweeps are slow (the
+# notebook alone is graded in about a second; a snoop that came late saw only sockets already gone).
+LINGER = "import time\ntime.sleep(4)\n"
+
+
 def honest_answers():
     """The master's solutions, each with the mark in a comment (so every answer cell's code carries it)."""
     return {name: f"# {MARK}\n{source}" for name, source in notebook.solutions().items()}
@@ -62,7 +68,8 @@ def graded(released_course):
             base.chmod(0o755)
             root = clone_course(released_course, base / "course")
             release = samples.release_notebook()
-            samples.write_submission(root, HONEST, notebook.fill_in(release, honest_answers()))
+            lingering = {**honest_answers(), "zero_pad": LINGER + honest_answers()["zero_pad"]}
+            samples.write_submission(root, HONEST, notebook.fill_in(release, lingering))
             samples.write_submission(root, MOUNTS, notebook.fill_in(release, mounts_answers()))
             unix.chown_tree(root, people["grader"], people["grader"])
             uid = kernel_reach.uid_of(people["grader"])

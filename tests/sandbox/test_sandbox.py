@@ -27,6 +27,8 @@ from cnnkit.sandbox import launch as sandbox_launch
 from cnnkit.spec import notebook, samples
 from tests.support import clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(65)  # scheduled early, the longest first (tests/conftest.py)
+
 DOCS = course.ROOT / "docs" / "security.md"
 NOTEBOOK = f"{course.ASSIGNMENT}.ipynb"
 FULL_MARKS = 150

@@ -25,6 +25,8 @@ from cnnkit import course
 from cnnkit.spec import notebook, samples
 from tests.support import BIN, clone_course, db_url, run_nbgrader
 
+pytestmark = pytest.mark.slow(100)  # scheduled early, the longest first (tests/conftest.py)
+
 CELL_TIMEOUT = 10  # Execute.timeout in the temporary courses, so that the hanging cell costs 10 s
 KILL_AFTER = 40  # the kit's per-submission timeout in course B
 TOO_SLOW = "asleep"  # sleeps 9 s in six answer cells, killed at KILL_AFTER (course B only; sorts first)

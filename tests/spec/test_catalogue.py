@@ -32,7 +32,7 @@ from tests.support import db_url
 
 CHECKS = course.load_checks()  # the instructor's checker
 
-pytestmark = pytest.mark.slow  # about a minute of in-process grading: scheduled early (tests/conftest.py)
+pytestmark = pytest.mark.slow(55)  # about a minute of in-process grading: scheduled early (tests/conftest.py)
 
 FULL = samples.SAMPLES["sample-complete"][1]
 SOLUTIONS = notebook.solutions()
