@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from cnnkit import compat, course
+from tests import kernel_reach
 from tests.support import BIN
 
 
@@ -75,9 +76,9 @@ print(json.dumps({"answers": answers, "compiled": "rfc3987_syntax.syntax_helpers
 """
 
 
-def iri_checks(how):
+def iri_checks(how, python=sys.executable):
     result = subprocess.run(
-        [sys.executable, "-c", IRI_CHECKS, str(course.ROOT), how], capture_output=True, text=True, check=True
+        [str(python), "-c", IRI_CHECKS, str(course.ROOT), how], capture_output=True, text=True, check=True
     )
     return json.loads(result.stdout)
 
@@ -87,6 +88,14 @@ def test_the_stand_in_compiles_nothing_on_import_and_validates_as_the_package():
     assert package["compiled"] and not stand_in["compiled"]
     assert stand_in["answers"] == package["answers"]
     assert True in package["answers"][0] and False in package["answers"][0]  # the samples tell valid from invalid
+
+
+def test_every_process_of_the_hub_users_environment_has_the_stand_in():
+    """`make hub-env` installs it there (a .pth): a student's nbgrader command or server start compiles nothing."""
+    kernel_reach.require_root_and_hub_environment()
+    hub = iri_checks("as-installed", python=kernel_reach.HUB_PYTHON)
+    assert not hub["compiled"]
+    assert hub["answers"] == iri_checks("package")["answers"]
 
 
 def test_the_stand_in_gives_the_real_package_for_any_other_name(monkeypatch):
