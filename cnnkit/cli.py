@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cnnkit import course
 from cnnkit.records import integrity, outcomes
-from cnnkit.results import report, roster, run_summary, scores
+from cnnkit.results import roster, run_summary, scores
 from cnnkit.scale import coordinator
 from cnnkit.spec import public_data, samples, validate
 
@@ -142,6 +142,8 @@ def grades(_args):
 
 def instructor_report(args):
     """Build reports/<assignment>/ from the gradebook and the autograded notebooks."""
+    from cnnkit.results import report  # here: its charts' imports are a quarter second every other command would pay
+
     try:
         index = report.build_report(course.ROOT, course.ASSIGNMENT, getattr(args, "db", None))
     except report.ReportError as error:
