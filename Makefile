@@ -60,7 +60,7 @@ hub-env: labextension  ## The Python environment of every hub user, from require
 	@# jsonschema's RFC 3987 grammars built on first use in every process of the environment, as in the kit's own
 	@# (cnnkit.compat.skip_unused_slow_imports): each student's nbgrader command and server start saves about 1 s of CPU.
 	@site=$$($(HUB_ENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') && \
-	  cmp -s cnnkit/compat.py $$site/cnnkit_compat.py || { \
+	  cmp -s cnnkit/compat.py $$site/cnnkit_compat.py && [ -f $$site/cnnkit-lazy-grammar.pth ] || { \
 	  cp cnnkit/compat.py $$site/cnnkit_compat.py && $(HUB_ENV)/bin/python -m compileall -q $$site/cnnkit_compat.py && \
 	  echo 'import cnnkit_compat; cnnkit_compat.skip_unused_slow_imports()' > $$site/cnnkit-lazy-grammar.pth; }
 
